@@ -1,0 +1,31 @@
+/* Result records: the one contract producers read (see README "Result records"). */
+#ifndef RW_RECORD_H
+#define RW_RECORD_H
+
+#include <stdint.h>
+#include <json-c/json.h>
+
+/*
+ * A record is
+ *   {"taskUUID":…, "status":"success"|"error", "data":[items], "errors":[…], "meta":…,
+ *    "takenAt":ms, "completedAt":ms [, "payload":"<raw job>"]}
+ * Success records are glued together in Redis, atomically with the last image's arrival, from
+ * three pieces: a head made at intake, the items as received, and a tail made at completion:
+ *   head ++ items joined by "," ++ tail
+ * so that "data" holds the items exactly as Runware sent them.
+ */
+
+/* '{"taskUUID":…,"meta":…,"takenAt":…,"data":[' — meta may be NULL (then null). malloc'd. */
+char *rw_record_head(const char *task_uuid, json_object *meta, int64_t taken_ms);
+
+/* '],"status":"success","errors":[],"completedAt":…}' for the success tail, or with status
+ * "error" and the given errors (borrowed) when images had arrived before an error. malloc'd. */
+char *rw_record_tail(json_object *errors, int64_t completed_ms);
+
+/* A complete error record with no data: head + "]" + tail, plus "payload" (the raw job text, kept
+ * whole) when payload is non-NULL. malloc'd, NULL on ENOMEM. */
+char *rw_record_error(const char *task_uuid, json_object *meta, int64_t taken_ms,
+                      json_object *errors, const char *payload, size_t payload_len,
+                      int64_t completed_ms);
+
+#endif

@@ -1,0 +1,34 @@
+/* Runware answers, acknowledgements and webhook bodies -> result items and errors. */
+#ifndef RW_RESPONSE_H
+#define RW_RESPONSE_H
+
+#include <stddef.h>
+#include <json-c/json.h>
+
+struct rw_response {
+    json_object *root;     /* owned: the parsed body */
+    json_object **items;   /* borrowed from root: entries of "data", or the bare item */
+    size_t nitems;
+    json_object **errors;  /* borrowed from root: entries of "errors" (objects only) */
+    size_t nerrors;
+};
+
+/* Parses any of the shapes Runware sends: {"data":[...]} (with or without "errors"),
+ * {"errors":[...]}, or a bare result item (an object with "taskUUID" and neither "data" nor
+ * "errors"). Non-object entries in the arrays are skipped. Returns 0, or -1 with a message in
+ * err (not JSON, not an object, "data"/"errors" not arrays, nothing recognisable). */
+int rw_response_parse(const char *buf, size_t len, struct rw_response *out, char *err,
+                      size_t errlen);
+void rw_response_clear(struct rw_response *r);
+
+/* Field accessors on one item or error object: a borrowed string, or NULL when absent or not
+ * a string. */
+const char *rw_item_task_uuid(json_object *item);
+const char *rw_item_image_uuid(json_object *item);
+const char *rw_item_status(json_object *item); /* getResponse: processing | success | error */
+
+/* A copy of a Runware error for a record: code, message, parameter and any other fields, less
+ * taskUUID/taskType which the record already carries. NULL on ENOMEM. */
+json_object *rw_error_for_record(json_object *err);
+
+#endif

@@ -1,0 +1,1 @@
+/* Placeholder until the prose rules land (issue 3). */
