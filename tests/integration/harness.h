@@ -1,0 +1,164 @@
+/* Integration harness: real redis-server, runware-sim and runwared on spare ports in a temp dir. */
+#ifndef IT_HARNESS_H
+#define IT_HARNESS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <hiredis/hiredis.h>
+#include <json-c/json.h>
+
+#include "rwtest.h"
+
+/* A failed expectation: prints the message (which job, expected vs got) and counts it for the
+ * rwtest runner. Harness failures that make going on pointless use it_die() instead. */
+#define IT_EXPECT(cond, ...)                                                                       \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "  %s:%d: ", __FILE__, __LINE__);                                      \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+            rwt_failed++;                                                                          \
+        }                                                                                          \
+    } while (0)
+
+struct it_proc {
+    const char *name;        /* "redis-server", "runware-sim", "runwared" */
+    pid_t pid;               /* 0: not running */
+    int status;              /* wait status once reaped */
+    char out_path[PATH_MAX]; /* its stdout */
+    char err_path[PATH_MAX]; /* its stderr */
+};
+
+struct it_env {
+    char dir[256];     /* fresh temp dir, removed by it_env_finish unless a case failed */
+    char prefix[32];   /* key_prefix given to runwared */
+    char instance[32]; /* instance_id given to runwared */
+    char api_key[48];  /* the key the sim demands; must never reach a log */
+    char secret[80];   /* webhook secret (from the file we wrote or from Redis) */
+    size_t secret_len;
+    bool secret_in_file; /* write webhook_secret_file instead of letting runwared keep one */
+    int redis_port, sim_port, rw_port;
+    char sim_url[64]; /* http://127.0.0.1:<sim_port> */
+    char rw_url[64];  /* http://127.0.0.1:<rw_port> */
+    char conf_path[PATH_MAX];
+    struct it_proc redis, sim, rw;
+    redisContext *rc; /* our own synchronous connection */
+};
+
+struct it_record {
+    char *list;       /* the list it was popped from */
+    char *raw;        /* the record text as stored */
+    json_object *obj; /* parsed, NULL when it was not JSON */
+};
+
+struct it_records {
+    struct it_record *v;
+    size_t n, cap;
+};
+
+/* Binaries (absolute paths from CMake); NULL when the target is not built yet. */
+const char *it_bin_runwared(void);
+const char *it_bin_sim(void);
+
+/* Multiplier for timeouts: 1, or RW_IT_SLOW (e.g. 3 under sanitizers). */
+int it_slow(void);
+
+int64_t it_now_ms(void);
+void it_sleep_ms(int ms);
+
+/* Prints the message, the tails of every child's logs, kills the children and exits 1. */
+void it_die(struct it_env *e, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+
+/* A port nobody listens on right now (bind 127.0.0.1:0 and read it back). */
+int it_spare_port(void);
+
+/* Creates the temp dir, picks ports and names. Installs the kill-children-on-exit/signal hooks. */
+void it_env_init(struct it_env *e, const char *prefix);
+
+void it_redis_start(struct it_env *e);
+
+/* Starts runware-sim with the fixed options plus `extra` (NULL-terminated, may be NULL), waits
+ * for its "listening on" line. */
+void it_sim_start(struct it_env *e, const char *const *extra);
+
+/* Writes the config (all required keys, log_level debug, plus `extra` lines verbatim, may be
+ * NULL), starts runwared and waits for /healthz 200. Afterwards loads the webhook secret. */
+void it_rw_start(struct it_env *e, const char *extra);
+
+/* Stops runwared with SIGTERM; expects exit status 0 within the deadline. */
+void it_rw_stop(struct it_env *e);
+
+/* Stops everything still running (runwared, sim, redis), expecting each to exit 0, checks that no
+ * log holds the API key or webhook secret, prints logs if the case failed, removes the dir. */
+void it_env_finish(struct it_env *e);
+
+/* rm -r dir */
+void it_rmtree(const char *dir);
+
+/* Spawns argv[0] with stdout/stderr to files in the env's dir named after p->name. The child dies
+ * with us (PR_SET_PDEATHSIG). Dies on failure. */
+void it_spawn(struct it_env *e, struct it_proc *p, const char *name, char *const argv[]);
+
+/* Runs argv to completion with a deadline; fills *status (wait status) and *output (stdout then
+ * stderr, malloc'd). Dies if it could not be run or did not finish in time. */
+void it_run(struct it_env *e, char *const argv[], int timeout_ms, int *status, char **output);
+
+/* Writes `text` to <dir>/<name>; path (PATH_MAX) receives the full path when non-NULL. */
+void it_write_file(struct it_env *e, const char *name, const char *text, char *path);
+
+/* Redis helpers on e->rc; they die on a connection error. */
+redisReply *it_redis(struct it_env *e, const char *fmt, ...);
+void it_push(struct it_env *e, const char *payload);
+void it_push_many(struct it_env *e, char **payloads, size_t n);
+long long it_llen(struct it_env *e, const char *key);
+void it_key(struct it_env *e, char *buf, size_t len, const char *suffix);
+
+/* Pops records (BRPOP) from `lists` until `want` more arrived or timeout_ms passed. Returns how
+ * many were added to out. */
+size_t it_collect(struct it_env *e, const char *const *lists, size_t nlists, size_t want,
+                  int timeout_ms, struct it_records *out);
+
+/* After grace_ms, every list in `lists` must be empty: each extra record is a failure, printed. */
+void it_expect_no_more(struct it_env *e, const char *const *lists, size_t nlists, int grace_ms);
+
+/* jobs list, this instance's processing list and the pending set must be empty. */
+void it_expect_quiescent(struct it_env *e);
+
+void it_records_free(struct it_records *r);
+
+/* The record for uuid, or NULL. */
+struct it_record *it_records_find(struct it_records *r, const char *uuid);
+
+/* Checks the shape every record must have (taskUUID, status, data, errors, meta, takenAt,
+ * completedAt); `what` names the job in messages. Returns false if it is unusable. */
+bool it_check_record_shape(const struct it_record *rec, const char *what);
+
+/* HTTP via libcurl. Returns the status code (0 if the request failed); *body (may be NULL)
+ * receives the response body, malloc'd and NUL-terminated. */
+long it_http(const char *method, const char *url, const char *body, size_t bodylen, char **resp,
+             int timeout_ms);
+
+/* GET <sim>/_sim/stats and /_sim/task/<uuid>: parsed JSON (put by the caller), NULL on error. */
+json_object *it_sim_stats(struct it_env *e);
+json_object *it_sim_task(struct it_env *e, const char *uuid);
+/* An integer counter from the stats, -1 if absent. */
+long long it_stat(json_object *stats, const char *name);
+
+/* Semantic JSON equality (json_object_equal, NULL == NULL). */
+bool it_json_equal(json_object *a, json_object *b);
+
+/* Borrowed field accessors; NULL / -1 when absent or of another type. */
+const char *it_jstr(json_object *o, const char *key);
+long long it_jint(json_object *o, const char *key);
+json_object *it_jget(json_object *o, const char *key);
+
+/* A fresh lower-case UUIDv4 (from /dev/urandom). */
+void it_uuid(char out[37]);
+
+/* Small printf into a malloc'd string; dies on ENOMEM. */
+char *it_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
