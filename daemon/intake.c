@@ -1,0 +1,357 @@
+/* Takes jobs from Redis, validates them, registers them and hands them to submit, or writes
+ * their error record.
+ *
+ * Jobs move atomically from the jobs list to this instance's processing list, where they stay
+ * until Runware acknowledges them or their error record is written: a crash loses nothing, and
+ * the next start puts them back in the queue. */
+#include "intake.h"
+
+#include <string.h>
+
+#include "log.h"
+#include "rw_errors.h"
+#include "rw_job.h"
+#include "rw_keys.h"
+#include "rw_record.h"
+#include "rw_token.h"
+
+#define TAKE_MAX       64 /* jobs moved by one take */
+#define WAIT_S         5  /* a blocking wait returns at least this often */
+#define RETRY_AFTER_MS 1000
+
+struct rwd_intake {
+    const struct rw_config *cfg;
+    struct rwd_store *st;
+    struct rwd_submit *sub;
+    const struct rw_schema *schema;
+    const struct rwd_secret *secret;
+    struct event *retry_ev;
+    bool recovered; /* a previous run's jobs are back in the queue */
+    bool taking;    /* a recover, take or wait is outstanding */
+    bool stopped;
+    size_t busy; /* jobs being registered or refused */
+};
+
+/* A job between its parse and Redis's answer. */
+struct job_ctx {
+    struct rwd_intake *in;
+    char *raw;
+    size_t rawlen;
+    char uuid[RW_UUID_LEN + 1];
+    char *list;
+    json_object *meta;
+    int64_t taken_ms;
+    char *body; /* the task as submitted */
+    size_t bodylen;
+    int number_results;
+};
+
+static void pump(struct rwd_intake *in);
+
+static void job_ctx_free(struct job_ctx *c)
+{
+    if (!c)
+        return;
+    free(c->raw);
+    free(c->list);
+    json_object_put(c->meta);
+    free(c->body);
+    free(c);
+}
+
+static void job_done(struct job_ctx *c)
+{
+    struct rwd_intake *in = c->in;
+
+    job_ctx_free(c);
+    in->busy--;
+    pump(in);
+}
+
+static void on_rejected(redisReply *reply, void *arg)
+{
+    struct job_ctx *c = arg;
+
+    if (!reply || reply->type == REDIS_REPLY_ERROR)
+        log_warnx("task %s: cannot write its error record (%s); the job stays in the "
+                  "processing list",
+                  c->uuid, reply ? reply->str : "Redis connection lost");
+    job_done(c);
+}
+
+/* Writes the error record of a job that will not be submitted. payload: the raw job, kept in the
+ * record when it was not a JSON object. list NULL: the default results list. */
+static void reject(struct job_ctx *c, json_object *errors, bool with_payload, const char *list)
+{
+    json_object *first = json_object_array_get_idx(errors, 0), *code = NULL, *param = NULL;
+    char *rec;
+
+    json_object_object_get_ex(first, "code", &code);
+    json_object_object_get_ex(first, "parameter", &param);
+    log_info("task %s: job refused: %s%s%s (%zu errors)", c->uuid,
+             code ? json_object_get_string(code) : "?", param ? " " : "",
+             param ? json_object_get_string(param) : "", json_object_array_length(errors));
+    rec = rw_record_error(c->uuid, c->meta, c->taken_ms, errors, with_payload ? c->raw : NULL,
+                          c->rawlen, rwd_now_ms());
+    if (!rec || rwd_store_reject(c->in->st, c->raw, c->rawlen, list, rec, on_rejected, c) < 0)
+        on_rejected(NULL, c);
+    free(rec);
+}
+
+static void reject_one(struct job_ctx *c, const char *code, const char *param, const char *msg,
+                       const char *list)
+{
+    json_object *errors = rw_errors_one(code, param, "%s", msg);
+
+    reject(c, errors, false, list);
+    json_object_put(errors);
+}
+
+static void on_registered(redisReply *reply, void *arg)
+{
+    struct job_ctx *c = arg;
+
+    if (!reply || reply->type != REDIS_REPLY_INTEGER) {
+        log_warnx("task %s: cannot register (%s); the job stays in the processing list", c->uuid,
+                  reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "Redis connection lost");
+        job_done(c);
+        return;
+    }
+    switch (reply->integer) {
+    case RWD_REG_OK:
+    case RWD_REG_READOPTED:
+        log_debug("task %s: registered%s", c->uuid,
+                  reply->integer == RWD_REG_READOPTED ? " again after a restart" : "");
+        if (rwd_submit_add(c->in->sub, c->uuid, c->body, c->bodylen, c->raw, c->rawlen) < 0)
+            log_warnx("task %s: out of memory; the job stays in the processing list", c->uuid);
+        c->body = NULL;
+        job_done(c);
+        break;
+    case RWD_REG_DUPLICATE:
+        reject_one(c, RW_E_DUPLICATE_TASK, "taskUUID",
+                   "a task with this taskUUID is already in flight or was completed recently",
+                   c->list);
+        break;
+    default:
+        reject_one(c, RW_E_RESULT_LIST, "resultList",
+                   "resultList names a Redis key that is not a list", NULL);
+        break;
+    }
+}
+
+/* Builds what the submission needs: the webhook URL with its token, the task's final JSON and
+ * the record head. Returns -1 on ENOMEM. */
+static int prepare(struct job_ctx *c, struct rw_job *job, char **head)
+{
+    const struct rw_config *cfg = c->in->cfg;
+    char token[RW_TOKEN_LEN + 1], url[2048];
+    const char *json;
+
+    if (rw_token_make(c->in->secret->key, c->in->secret->len, c->uuid, token) < 0 ||
+        rw_webhook_url(cfg->public_url, c->uuid, token, url, sizeof(url)) < 0 ||
+        rw_job_set_delivery(job, url) < 0)
+        return -1;
+    json = json_object_to_json_string_ext(job->task,
+                                          JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    if (!json || !(c->body = strdup(json)))
+        return -1;
+    c->bodylen = strlen(c->body);
+    explicit_bzero(token, sizeof(token));
+    return (*head = rw_record_head(c->uuid, c->meta, c->taken_ms)) ? 0 : -1;
+}
+
+static void handle_job(struct rwd_intake *in, const char *raw, size_t len)
+{
+    struct rw_job job = {0};
+    json_object *errors = NULL;
+    struct job_ctx *c = calloc(1, sizeof(*c));
+    char *head = NULL;
+    int rc;
+
+    if (!c || !(c->raw = malloc(len + 1)))
+        goto nomem;
+    memcpy(c->raw, raw, len);
+    c->raw[len] = '\0';
+    c->rawlen = len;
+    c->in = in;
+    c->taken_ms = rwd_now_ms();
+    in->busy++;
+    rc = rw_job_parse(raw, len, in->schema, &job, &errors);
+    if (rc == -2) {
+        in->busy--;
+        goto nomem;
+    }
+    memcpy(c->uuid, job.task_uuid, sizeof(c->uuid));
+    c->meta = job.meta;
+    job.meta = NULL;
+    c->list = job.result_list;
+    job.result_list = NULL;
+    c->number_results = job.number_results;
+    if (rc == -1) {
+        reject(c, errors, job.task == NULL, c->list);
+    } else if (c->list && rw_key_reserved(in->cfg->key_prefix, c->list)) {
+        reject_one(c, RW_E_RESULT_LIST, "resultList",
+                   "resultList names one of runwared's own Redis keys", NULL);
+    } else if (rwd_submit_has(in->sub, c->uuid)) {
+        reject_one(c, RW_E_DUPLICATE_TASK, "taskUUID",
+                   "a task with this taskUUID is already in flight", c->list);
+    } else if (prepare(c, &job, &head) < 0) {
+        in->busy--;
+        goto nomem;
+    } else if (rwd_store_register(in->st, c->uuid, c->list, c->number_results, head, c->taken_ms, 1,
+                                  on_registered, c) < 0) {
+        on_registered(NULL, c);
+    }
+    free(head);
+    json_object_put(errors);
+    rw_job_clear(&job);
+    return;
+nomem:
+    log_warnx("intake: out of memory; the job stays in the processing list");
+    free(head);
+    json_object_put(errors);
+    rw_job_clear(&job);
+    job_ctx_free(c);
+}
+
+static void retry_later(struct rwd_intake *in)
+{
+    struct timeval tv = rwd_tv_ms(RETRY_AFTER_MS);
+
+    evtimer_add(in->retry_ev, &tv);
+}
+
+static void on_waited(redisReply *reply, void *arg)
+{
+    struct rwd_intake *in = arg;
+
+    in->taking = false;
+    if (!reply)
+        return; /* connection lost: rwd_intake_start runs again on reconnect */
+    if (reply->type == REDIS_REPLY_ERROR) {
+        log_warnx("intake: BLMOVE failed: %s", reply->str);
+        retry_later(in);
+        return;
+    }
+    if (reply->type == REDIS_REPLY_STRING && !in->stopped)
+        handle_job(in, reply->str, reply->len);
+    pump(in);
+}
+
+static void on_taken(redisReply *reply, void *arg)
+{
+    struct rwd_intake *in = arg;
+
+    in->taking = false;
+    if (!reply)
+        return;
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        log_warnx("intake: taking jobs failed: %s",
+                  reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        retry_later(in);
+        return;
+    }
+    for (size_t i = 0; i < reply->elements; i++)
+        if (reply->element[i]->type == REDIS_REPLY_STRING)
+            handle_job(in, reply->element[i]->str, reply->element[i]->len);
+    if (reply->elements == 0 && !in->stopped) {
+        /* Nothing queued: block until a job arrives (or WAIT_S passes). */
+        if (rwd_store_wait(in->st, WAIT_S, on_waited, in) == 0)
+            in->taking = true;
+        return;
+    }
+    pump(in);
+}
+
+static void pump(struct rwd_intake *in)
+{
+    long room;
+
+    if (in->stopped || in->taking || !in->recovered)
+        return;
+    room = (long)in->cfg->max_pending - (long)(rwd_submit_count(in->sub) + in->busy);
+    if (room <= 0)
+        return; /* rwd_intake_room() calls again */
+    if (rwd_store_take(in->st, room < TAKE_MAX ? (int)room : TAKE_MAX, on_taken, in) == 0)
+        in->taking = true;
+}
+
+static void on_recovered(redisReply *reply, void *arg)
+{
+    struct rwd_intake *in = arg;
+
+    in->taking = false;
+    if (!reply)
+        return;
+    if (reply->type != REDIS_REPLY_INTEGER) {
+        log_warnx("intake: cannot recover the processing list: %s",
+                  reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        retry_later(in);
+        return;
+    }
+    if (reply->integer > 0)
+        log_info("intake: %lld unfinished jobs of a previous run queued again", reply->integer);
+    in->recovered = true;
+    pump(in);
+}
+
+void rwd_intake_start(struct rwd_intake *in)
+{
+    if (in->stopped || in->taking)
+        return;
+    if (!in->recovered) {
+        if (rwd_store_recover(in->st, on_recovered, in) == 0)
+            in->taking = true;
+        return;
+    }
+    pump(in);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    rwd_intake_start(arg);
+}
+
+void rwd_intake_room(void *arg)
+{
+    pump(arg);
+}
+
+void rwd_intake_stop(struct rwd_intake *in)
+{
+    in->stopped = true;
+    evtimer_del(in->retry_ev);
+}
+
+size_t rwd_intake_busy(const struct rwd_intake *in)
+{
+    return in->busy;
+}
+
+struct rwd_intake *rwd_intake_new(const struct rw_config *cfg, struct rwd_store *st,
+                                  struct rwd_submit *sub, const struct rw_schema *schema,
+                                  const struct rwd_secret *secret, struct event_base *base)
+{
+    struct rwd_intake *in = calloc(1, sizeof(*in));
+
+    if (!in)
+        return NULL;
+    in->cfg = cfg;
+    in->st = st;
+    in->sub = sub;
+    in->schema = schema;
+    in->secret = secret;
+    if (!(in->retry_ev = evtimer_new(base, on_retry, in))) {
+        free(in);
+        return NULL;
+    }
+    return in;
+}
+
+void rwd_intake_free(struct rwd_intake *in)
+{
+    if (!in)
+        return;
+    event_free(in->retry_ev);
+    free(in);
+}

@@ -1,0 +1,307 @@
+/* hiredis async on the event loop: connect, AUTH/SELECT, reconnect with backoff, Lua scripts. */
+#include "redis.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <hiredis/async.h>
+#include <hiredis/adapters/libevent.h>
+#include <openssl/sha.h>
+
+#include "log.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+
+struct rwd_redis {
+    struct event_base *base;
+    char *name;
+    struct rw_redis_addr addr;
+    redisAsyncContext *ac; /* NULL while disconnected */
+    struct event *retry_ev;
+    int backoff_ms;
+    bool ready;   /* connected, authenticated, db selected */
+    bool closing; /* rwd_redis_free is tearing down */
+    void (*on_ready)(void *);
+    void (*on_lost)(void *);
+    void *arg;
+};
+
+/* One outstanding command: the caller's callback, plus for EVALSHA a copy of the arguments so
+ * that a NOSCRIPT answer can be retried as EVAL. */
+struct pending {
+    struct rwd_redis *r;
+    rwd_redis_cb *cb;
+    void *arg;
+    const struct rwd_script *script; /* NULL for plain commands */
+    int argc;
+    const char **argv; /* EVALSHA sha nkeys keys... args... (in this allocation) */
+    size_t *lens;
+};
+
+static void connect_now(struct rwd_redis *r);
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    connect_now(arg);
+}
+
+void rwd_script_init(struct rwd_script *s)
+{
+    unsigned char md[SHA_DIGEST_LENGTH];
+
+    SHA1((const unsigned char *)s->src, strlen(s->src), md);
+    for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
+        snprintf(s->sha + 2 * i, 3, "%02x", md[i]);
+}
+
+struct rwd_redis *rwd_redis_new(struct event_base *base, const struct rw_redis_addr *addr,
+                                const char *name)
+{
+    struct rwd_redis *r = calloc(1, sizeof(*r));
+
+    if (!r)
+        return NULL;
+    r->base = base;
+    r->addr.port = addr->port;
+    r->addr.db = addr->db;
+    r->name = strdup(name);
+    if (!r->name || (addr->host && !(r->addr.host = strdup(addr->host))) ||
+        (addr->path && !(r->addr.path = strdup(addr->path))) ||
+        (addr->password && !(r->addr.password = strdup(addr->password))))
+        goto fail;
+    r->retry_ev = evtimer_new(base, on_retry, r);
+    if (!r->retry_ev)
+        goto fail;
+    r->backoff_ms = BACKOFF_MIN_MS;
+    return r;
+fail:
+    rwd_redis_free(r);
+    return NULL;
+}
+
+void rwd_redis_set_handlers(struct rwd_redis *r, void (*on_ready)(void *), void (*on_lost)(void *),
+                            void *arg)
+{
+    r->on_ready = on_ready;
+    r->on_lost = on_lost;
+    r->arg = arg;
+}
+
+bool rwd_redis_ready(const struct rwd_redis *r)
+{
+    return r->ready;
+}
+
+static void schedule_reconnect(struct rwd_redis *r)
+{
+    struct timeval tv = {r->backoff_ms / 1000, (r->backoff_ms % 1000) * 1000};
+
+    if (r->closing)
+        return;
+    evtimer_add(r->retry_ev, &tv);
+    r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff_ms * 2;
+}
+
+static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct pending *p = privdata;
+    redisReply *rep = reply;
+
+    if (rep && rep->type == REDIS_REPLY_ERROR && p->script &&
+        strncmp(rep->str, "NOSCRIPT", 8) == 0 && !p->r->closing) {
+        /* Redis lost the script (restart, SCRIPT FLUSH): send the source once. */
+        p->argv[0] = "EVAL";
+        p->lens[0] = 4;
+        p->argv[1] = p->script->src;
+        p->lens[1] = strlen(p->script->src);
+        p->script = NULL;
+        if (redisAsyncCommandArgv(ac, on_reply, p, p->argc, p->argv, p->lens) == REDIS_OK)
+            return;
+        rep = NULL;
+    }
+    p->cb(rep, p->arg);
+    free(p);
+}
+
+int rwd_redis_cmd(struct rwd_redis *r, rwd_redis_cb *cb, void *arg, int argc, const char **argv,
+                  const size_t *lens)
+{
+    struct pending *p;
+
+    if (!r->ready)
+        return -1;
+    if (!(p = calloc(1, sizeof(*p))))
+        return -1;
+    p->r = r;
+    p->cb = cb;
+    p->arg = arg;
+    if (redisAsyncCommandArgv(r->ac, on_reply, p, argc, argv, lens) != REDIS_OK) {
+        free(p);
+        return -1;
+    }
+    return 0;
+}
+
+int rwd_redis_eval(struct rwd_redis *r, const struct rwd_script *s, rwd_redis_cb *cb, void *arg,
+                   int nkeys, int argc, const char **argv, const size_t *lens)
+{
+    struct pending *p;
+    char nk[16], *copy;
+    int n = argc + 3;
+    size_t bytes = 0;
+
+    if (!r->ready)
+        return -1;
+    snprintf(nk, sizeof(nk), "%d", nkeys);
+    for (int i = 0; i < argc; i++)
+        bytes += lens ? lens[i] : strlen(argv[i]);
+    bytes += strlen(nk);
+    /* One allocation: the pending record, argv, lens, then a copy of every argument, kept so a
+     * NOSCRIPT answer can be retried as EVAL after the caller's buffers are gone. */
+    p = calloc(1, sizeof(*p) + n * (sizeof(char *) + sizeof(size_t)) + bytes);
+    if (!p)
+        return -1;
+    p->r = r;
+    p->cb = cb;
+    p->arg = arg;
+    p->script = s;
+    p->argc = n;
+    p->argv = (const char **)(p + 1);
+    p->lens = (size_t *)(p->argv + n);
+    copy = (char *)(p->lens + n);
+    p->argv[0] = "EVALSHA";
+    p->lens[0] = 7;
+    p->argv[1] = s->sha;
+    p->lens[1] = 40;
+    p->lens[2] = strlen(nk);
+    memcpy(copy, nk, p->lens[2]);
+    p->argv[2] = copy;
+    copy += p->lens[2];
+    for (int i = 0; i < argc; i++) {
+        size_t len = lens ? lens[i] : strlen(argv[i]);
+
+        memcpy(copy, argv[i], len);
+        p->argv[i + 3] = copy;
+        p->lens[i + 3] = len;
+        copy += len;
+    }
+    if (redisAsyncCommandArgv(r->ac, on_reply, p, n, p->argv, p->lens) != REDIS_OK) {
+        free(p);
+        return -1;
+    }
+    return 0;
+}
+
+static void on_setup_reply(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct rwd_redis *r = ac->data;
+    redisReply *rep = reply;
+    const char *what = privdata;
+
+    if (!rep)
+        return; /* disconnecting: the disconnect callback reconnects */
+    if (rep->type == REDIS_REPLY_ERROR) {
+        /* A wrong password or db is a configuration error: keep retrying, loudly. */
+        log_warnx("%s: %s failed: %s", r->name, what, rep->str);
+        redisAsyncDisconnect(ac);
+        return;
+    }
+    if (strcmp(what, "PING") != 0)
+        return;
+    r->ready = true;
+    r->backoff_ms = BACKOFF_MIN_MS;
+    log_info("%s: connected", r->name);
+    if (r->on_ready)
+        r->on_ready(r->arg);
+}
+
+static void on_connect(const redisAsyncContext *cac, int status)
+{
+    redisAsyncContext *ac = (redisAsyncContext *)cac;
+    struct rwd_redis *r = ac->data;
+    char db[16];
+
+    if (status != REDIS_OK) {
+        log_warnx("%s: cannot connect: %s", r->name, ac->errstr);
+        r->ac = NULL; /* hiredis frees it after this callback */
+        schedule_reconnect(r);
+        return;
+    }
+    /* Pipelined: AUTH, SELECT, then PING whose answer means ready. */
+    if (r->addr.password)
+        redisAsyncCommand(ac, on_setup_reply, "AUTH", "AUTH %s", r->addr.password);
+    if (r->addr.db) {
+        snprintf(db, sizeof(db), "%d", r->addr.db);
+        redisAsyncCommand(ac, on_setup_reply, "SELECT", "SELECT %s", db);
+    }
+    redisAsyncCommand(ac, on_setup_reply, "PING", "PING");
+}
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    struct rwd_redis *r = ac->data;
+    bool was_ready = r->ready;
+
+    r->ac = NULL; /* hiredis frees the context after this callback */
+    r->ready = false;
+    if (r->closing)
+        return;
+    log_warnx("%s: connection lost%s%s", r->name, status == REDIS_OK ? "" : ": ",
+              status == REDIS_OK ? "" : ac->errstr);
+    if (was_ready && r->on_lost)
+        r->on_lost(r->arg);
+    schedule_reconnect(r);
+}
+
+static void connect_now(struct rwd_redis *r)
+{
+    redisAsyncContext *ac;
+
+    if (r->addr.path)
+        ac = redisAsyncConnectUnix(r->addr.path);
+    else
+        ac = redisAsyncConnect(r->addr.host, r->addr.port);
+    if (!ac) {
+        log_warnx("%s: cannot connect: out of memory", r->name);
+        schedule_reconnect(r);
+        return;
+    }
+    if (ac->err) {
+        log_warnx("%s: cannot connect: %s", r->name, ac->errstr);
+        redisAsyncFree(ac);
+        schedule_reconnect(r);
+        return;
+    }
+    ac->data = r;
+    if (redisLibeventAttach(ac, r->base) != REDIS_OK) {
+        log_warnx("%s: cannot attach to the event loop", r->name);
+        redisAsyncFree(ac);
+        schedule_reconnect(r);
+        return;
+    }
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    r->ac = ac;
+}
+
+void rwd_redis_start(struct rwd_redis *r)
+{
+    connect_now(r);
+}
+
+void rwd_redis_free(struct rwd_redis *r)
+{
+    if (!r)
+        return;
+    r->closing = true;
+    r->ready = false;
+    if (r->ac)
+        redisAsyncFree(r->ac); /* runs pending callbacks with NULL, then on_disconnect */
+    if (r->retry_ev)
+        event_free(r->retry_ev);
+    free(r->name);
+    free(r->addr.host);
+    free(r->addr.path);
+    free(r->addr.password);
+    free(r);
+}

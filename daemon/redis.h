@@ -1,0 +1,52 @@
+/* hiredis async on the event loop: connect, AUTH/SELECT, reconnect with backoff, Lua scripts. */
+#ifndef RWD_REDIS_H
+#define RWD_REDIS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+
+#include "rw_config.h"
+
+struct rwd_redis;
+
+/* reply is borrowed and valid only during the call; NULL when the connection was lost (or is
+ * being closed) before the answer came: the command may or may not have run. */
+typedef void rwd_redis_cb(redisReply *reply, void *arg);
+
+/* A Lua script, run with EVALSHA and, if Redis does not know it (after a restart), EVAL. */
+struct rwd_script {
+    const char *name; /* for logs */
+    const char *src;
+    char sha[41]; /* filled by rwd_script_init */
+};
+
+void rwd_script_init(struct rwd_script *s);
+
+/* name appears in logs ("redis cmd"). Copies what it needs from addr. NULL on ENOMEM. */
+struct rwd_redis *rwd_redis_new(struct event_base *base, const struct rw_redis_addr *addr,
+                                const char *name);
+
+/* on_ready runs after each successful (re)connect, AUTH and SELECT; on_lost when a ready
+ * connection is lost. Either may be NULL. */
+void rwd_redis_set_handlers(struct rwd_redis *r, void (*on_ready)(void *), void (*on_lost)(void *),
+                            void *arg);
+
+/* Starts connecting; reconnects by itself until freed. */
+void rwd_redis_start(struct rwd_redis *r);
+bool rwd_redis_ready(const struct rwd_redis *r);
+
+/* Sends a command. Returns 0 when sent (cb then runs exactly once), -1 when the connection is not
+ * ready or on ENOMEM (cb does not run). */
+int rwd_redis_cmd(struct rwd_redis *r, rwd_redis_cb *cb, void *arg, int argc, const char **argv,
+                  const size_t *lens);
+
+/* EVALSHA script with nkeys keys then args (argv holds keys then args). Same contract. */
+int rwd_redis_eval(struct rwd_redis *r, const struct rwd_script *s, rwd_redis_cb *cb, void *arg,
+                   int nkeys, int argc, const char **argv, const size_t *lens);
+
+/* Closes the connection (pending callbacks run with NULL) and frees r. Accepts NULL. */
+void rwd_redis_free(struct rwd_redis *r);
+
+#endif

@@ -1,0 +1,247 @@
+/* runwared's data in Redis: taking jobs, registering tasks, writing result records exactly once.
+ * Every Lua script and every key name use lives here. Scripts touch a task's result list, whose
+ * name is only known inside Redis: runwared needs standalone Redis (or Sentinel), not Cluster. */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rw_keys.h"
+
+#define KEYLEN 600
+
+/* KEYS: processing, jobs. Oldest job in processing is at its right (intake moves RIGHT->LEFT);
+ * moving LEFT->RIGHT repeatedly leaves the oldest at the consuming end of jobs. */
+static struct rwd_script s_recover = {.name = "recover",
+                                      .src = "local n = 0\n"
+                                             "while redis.call('LMOVE', KEYS[1], KEYS[2], "
+                                             "'LEFT', 'RIGHT') do n = n + 1 end\n"
+                                             "return n\n"};
+
+/* KEYS: jobs, processing. ARGV: max. */
+static struct rwd_script s_take = {.name = "take",
+                                   .src = "local out = {}\n"
+                                          "for i = 1, tonumber(ARGV[1]) do\n"
+                                          "  local j = redis.call('LMOVE', KEYS[1], KEYS[2], "
+                                          "'RIGHT', 'LEFT')\n"
+                                          "  if not j then break end\n"
+                                          "  out[i] = j\n"
+                                          "end\n"
+                                          "return out\n"};
+
+/* KEYS: processing, default results. ARGV: raw job, list ('' = default), record.
+ * A list key holding another type cannot take the record: it goes to the default list. */
+static struct rwd_script s_reject = {
+    .name = "reject",
+    .src = "local list = ARGV[2]\n"
+           "if list == '' then list = KEYS[2] end\n"
+           "local ok = redis.pcall('LPUSH', list, ARGV[3])\n"
+           "if type(ok) == 'table' and ok.err then redis.call('LPUSH', KEYS[2], ARGV[3]) end\n"
+           "redis.call('LREM', KEYS[1], 1, ARGV[1])\n"
+           "return 1\n"};
+
+/* KEYS: task, pending. ARGV: uuid, list, n, head, takenAt, owner, readopt. */
+static struct rwd_script s_register = {
+    .name = "register",
+    .src = "local st = redis.call('HGET', KEYS[1], 'state')\n"
+           "if st then\n"
+           "  if ARGV[7] == '1' and st == 'queued' and\n"
+           "     redis.call('HGET', KEYS[1], 'owner') == ARGV[6] then return 2 end\n"
+           "  return 0\n"
+           "end\n"
+           "local t = redis.call('TYPE', ARGV[2])['ok']\n"
+           "if t ~= 'none' and t ~= 'list' then return -2 end\n"
+           "redis.call('HSET', KEYS[1], 'state', 'queued', 'list', ARGV[2], 'n', ARGV[3],\n"
+           "           'head', ARGV[4], 'takenAt', ARGV[5], 'owner', ARGV[6])\n"
+           "redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])\n"
+           "return 1\n"};
+
+/* KEYS: task, processing. ARGV: raw job, now. */
+static struct rwd_script s_acked = {
+    .name = "acked",
+    .src = "redis.call('LREM', KEYS[2], 1, ARGV[1])\n"
+           "if redis.call('HGET', KEYS[1], 'state') == 'queued' then\n"
+           "  redis.call('HSET', KEYS[1], 'state', 'submitted', 'submittedAt', ARGV[2])\n"
+           "end\n"
+           "return 1\n"};
+
+/* KEYS: task, seen, items, pending, processing, default results.
+ * ARGV: uuid, imageUUID ('' = error), item, tail, raw job ('' = none), done ttl.
+ * The record is head ++ items joined by ',' ++ tail (see rw_record.h); the task then becomes a
+ * tombstone (state done) that absorbs late and repeated callbacks until it expires. */
+static struct rwd_script s_complete = {
+    .name = "complete",
+    .src =
+        "if ARGV[5] ~= '' then redis.call('LREM', KEYS[5], 1, ARGV[5]) end\n"
+        "local st = redis.call('HGET', KEYS[1], 'state')\n"
+        "if not st then return -1 end\n"
+        "if st == 'done' then return 0 end\n"
+        "if ARGV[2] ~= '' then\n"
+        "  if redis.call('HSETNX', KEYS[2], ARGV[2], '1') == 0 then return 0 end\n"
+        "  redis.call('RPUSH', KEYS[3], ARGV[3])\n"
+        "  if redis.call('HLEN', KEYS[2]) < tonumber(redis.call('HGET', KEYS[1], 'n')) then\n"
+        "    return 1\n"
+        "  end\n"
+        "end\n"
+        "local items = redis.call('LRANGE', KEYS[3], 0, -1)\n"
+        "local rec = redis.call('HGET', KEYS[1], 'head') .. table.concat(items, ',') .. ARGV[4]\n"
+        "local list = redis.call('HGET', KEYS[1], 'list')\n"
+        "local ok = redis.pcall('LPUSH', list, rec)\n"
+        "if type(ok) == 'table' and ok.err then redis.call('LPUSH', KEYS[6], rec) end\n"
+        "redis.call('DEL', KEYS[2], KEYS[3])\n"
+        "redis.call('HDEL', KEYS[1], 'head', 'list', 'n')\n"
+        "redis.call('HSET', KEYS[1], 'state', 'done')\n"
+        "redis.call('ZREM', KEYS[4], ARGV[1])\n"
+        "if tonumber(ARGV[6]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[6])\n"
+        "else redis.call('DEL', KEYS[1]) end\n"
+        "return 2\n"};
+
+/* KEYS: secret. ARGV: candidate. */
+static struct rwd_script s_secret = {.name = "secret",
+                                     .src = "redis.call('SET', KEYS[1], ARGV[1], 'NX')\n"
+                                            "return redis.call('GET', KEYS[1])\n"};
+
+struct rwd_store {
+    struct rwd_redis *cmd, *block;
+    const char *prefix, *instance;
+    char done_ttl[16];
+    char jobs[KEYLEN], results[KEYLEN], processing[KEYLEN], pending[KEYLEN], secret[KEYLEN];
+};
+
+struct rwd_store *rwd_store_new(struct rwd_redis *cmd, struct rwd_redis *block,
+                                const struct rw_config *cfg)
+{
+    struct rwd_store *st = calloc(1, sizeof(*st));
+    static struct rwd_script *const all[] = {&s_recover, &s_take,     &s_reject, &s_register,
+                                             &s_acked,   &s_complete, &s_secret};
+
+    if (!st)
+        return NULL;
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        rwd_script_init(all[i]);
+    st->cmd = cmd;
+    st->block = block;
+    st->prefix = cfg->key_prefix;
+    st->instance = cfg->instance_id;
+    snprintf(st->done_ttl, sizeof(st->done_ttl), "%d", cfg->done_ttl);
+    if (rw_key(st->jobs, KEYLEN, st->prefix, RW_KEY_JOBS, NULL) < 0 ||
+        rw_key(st->results, KEYLEN, st->prefix, RW_KEY_RESULTS, NULL) < 0 ||
+        rw_key(st->processing, KEYLEN, st->prefix, RW_KEY_PROCESSING, cfg->instance_id) < 0 ||
+        rw_key(st->pending, KEYLEN, st->prefix, RW_KEY_PENDING, NULL) < 0 ||
+        rw_key(st->secret, KEYLEN, st->prefix, RW_KEY_SECRET, NULL) < 0) {
+        free(st);
+        return NULL;
+    }
+    return st;
+}
+
+void rwd_store_free(struct rwd_store *st)
+{
+    free(st);
+}
+
+int rwd_store_ready(const struct rwd_store *st)
+{
+    return rwd_redis_ready(st->cmd);
+}
+
+int rwd_store_recover(struct rwd_store *st, rwd_redis_cb *cb, void *arg)
+{
+    const char *argv[] = {st->processing, st->jobs};
+
+    return rwd_redis_eval(st->block, &s_recover, cb, arg, 2, 2, argv, NULL);
+}
+
+int rwd_store_take(struct rwd_store *st, int max, rwd_redis_cb *cb, void *arg)
+{
+    char n[16];
+    const char *argv[] = {st->jobs, st->processing, n};
+
+    snprintf(n, sizeof(n), "%d", max);
+    return rwd_redis_eval(st->block, &s_take, cb, arg, 2, 3, argv, NULL);
+}
+
+int rwd_store_wait(struct rwd_store *st, int timeout_s, rwd_redis_cb *cb, void *arg)
+{
+    char t[16];
+    const char *argv[] = {"BLMOVE", st->jobs, st->processing, "RIGHT", "LEFT", t};
+
+    snprintf(t, sizeof(t), "%d", timeout_s);
+    return rwd_redis_cmd(st->block, cb, arg, 6, argv, NULL);
+}
+
+int rwd_store_reject(struct rwd_store *st, const char *raw, size_t rawlen, const char *list,
+                     const char *record, rwd_redis_cb *cb, void *arg)
+{
+    const char *argv[] = {st->processing, st->results, raw, list ? list : "", record};
+    size_t lens[] = {strlen(argv[0]), strlen(argv[1]), rawlen, strlen(argv[3]), strlen(record)};
+
+    return rwd_redis_eval(st->cmd, &s_reject, cb, arg, 2, 5, argv, lens);
+}
+
+int rwd_store_register(struct rwd_store *st, const char *uuid, const char *list, int n,
+                       const char *head, int64_t taken_ms, int readopt, rwd_redis_cb *cb, void *arg)
+{
+    char task[KEYLEN], nbuf[16], taken[24];
+    const char *argv[] = {task, st->pending, uuid,         list ? list : st->results, nbuf,
+                          head, taken,       st->instance, readopt ? "1" : "0"};
+
+    if (rw_key(task, sizeof(task), st->prefix, RW_KEY_TASK, uuid) < 0)
+        return -1;
+    snprintf(nbuf, sizeof(nbuf), "%d", n);
+    snprintf(taken, sizeof(taken), "%lld", (long long)taken_ms);
+    return rwd_redis_eval(st->cmd, &s_register, cb, arg, 2, 9, argv, NULL);
+}
+
+int rwd_store_acked(struct rwd_store *st, const char *uuid, const char *raw, size_t rawlen,
+                    int64_t now_ms, rwd_redis_cb *cb, void *arg)
+{
+    char task[KEYLEN], now[24];
+    const char *argv[] = {task, st->processing, raw, now};
+    size_t lens[4];
+
+    if (rw_key(task, sizeof(task), st->prefix, RW_KEY_TASK, uuid) < 0)
+        return -1;
+    snprintf(now, sizeof(now), "%lld", (long long)now_ms);
+    lens[0] = strlen(task);
+    lens[1] = strlen(st->processing);
+    lens[2] = rawlen;
+    lens[3] = strlen(now);
+    return rwd_redis_eval(st->cmd, &s_acked, cb, arg, 2, 4, argv, lens);
+}
+
+int rwd_store_complete(struct rwd_store *st, const char *uuid, const char *image_uuid,
+                       const char *item, size_t itemlen, const char *tail, const char *raw,
+                       size_t rawlen, rwd_redis_cb *cb, void *arg)
+{
+    char task[KEYLEN], seen[KEYLEN], items[KEYLEN];
+    const char *argv[] = {task,
+                          seen,
+                          items,
+                          st->pending,
+                          st->processing,
+                          st->results,
+                          uuid,
+                          image_uuid ? image_uuid : "",
+                          item ? item : "",
+                          tail,
+                          raw ? raw : "",
+                          st->done_ttl};
+    size_t lens[12];
+
+    if (rw_key(task, KEYLEN, st->prefix, RW_KEY_TASK, uuid) < 0 ||
+        rw_key(seen, KEYLEN, st->prefix, RW_KEY_TASK_SEEN, uuid) < 0 ||
+        rw_key(items, KEYLEN, st->prefix, RW_KEY_TASK_ITEMS, uuid) < 0)
+        return -1;
+    for (int i = 0; i < 12; i++)
+        lens[i] = i == 8 ? (item ? itemlen : 0) : i == 10 ? (raw ? rawlen : 0) : strlen(argv[i]);
+    return rwd_redis_eval(st->cmd, &s_complete, cb, arg, 6, 12, argv, lens);
+}
+
+int rwd_store_secret(struct rwd_store *st, const char *candidate, rwd_redis_cb *cb, void *arg)
+{
+    const char *argv[] = {st->secret, candidate};
+
+    return rwd_redis_eval(st->cmd, &s_secret, cb, arg, 1, 2, argv, NULL);
+}

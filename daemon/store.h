@@ -1,0 +1,73 @@
+/* runwared's data in Redis: taking jobs, registering tasks, writing result records exactly once.
+ * Every Lua script and every key name use lives here. */
+#ifndef RWD_STORE_H
+#define RWD_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "redis.h"
+#include "rw_config.h"
+
+struct rwd_store;
+
+/* Answers of rwd_store_register */
+#define RWD_REG_WRONGTYPE (-2) /* resultList names a key that is not a list */
+#define RWD_REG_DUPLICATE 0    /* another task with this taskUUID is in flight or recently done */
+#define RWD_REG_OK        1
+#define RWD_REG_READOPTED 2 /* this instance's own queued task, seen again after a restart */
+
+/* Answers of rwd_store_complete */
+#define RWD_DONE_UNKNOWN  (-1) /* no such task */
+#define RWD_DONE_IGNORED  0    /* repeat image, or the task was already complete */
+#define RWD_DONE_PARTIAL  1    /* image stored, more to come */
+#define RWD_DONE_COMPLETE 2    /* the record was pushed */
+
+/* cmd runs ordinary commands; block is reserved for the blocking wait of intake. */
+struct rwd_store *rwd_store_new(struct rwd_redis *cmd, struct rwd_redis *block,
+                                const struct rw_config *cfg);
+void rwd_store_free(struct rwd_store *st);
+
+/* Each call below returns 0 when sent (cb then runs once with the reply, NULL if the connection
+ * was lost) or -1 when Redis is not connected (cb does not run). */
+
+/* Puts this instance's processing list back at the consuming end of the jobs list, oldest
+ * first (a restart's unfinished jobs are taken again before new ones). Reply: count moved. */
+int rwd_store_recover(struct rwd_store *st, rwd_redis_cb *cb, void *arg);
+
+/* Moves up to max jobs, oldest first, to the processing list. Reply: array of payloads. */
+int rwd_store_take(struct rwd_store *st, int max, rwd_redis_cb *cb, void *arg);
+
+/* Blocks (on the block connection) up to timeout_s for one job. Reply: payload or nil. */
+int rwd_store_wait(struct rwd_store *st, int timeout_s, rwd_redis_cb *cb, void *arg);
+
+/* Pushes an error record for a job that will not be submitted, and drops the job from the
+ * processing list. list NULL: the default results list. */
+int rwd_store_reject(struct rwd_store *st, const char *raw, size_t rawlen, const char *list,
+                     const char *record, rwd_redis_cb *cb, void *arg);
+
+/* Records a task about to be submitted (the job stays in the processing list until Runware
+ * acknowledges it). head: rw_record_head(). readopt: accept this instance's own queued task. */
+int rwd_store_register(struct rwd_store *st, const char *uuid, const char *list, int n,
+                       const char *head, int64_t taken_ms, int readopt, rwd_redis_cb *cb,
+                       void *arg);
+
+/* Runware acknowledged the task: drop its job from the processing list. */
+int rwd_store_acked(struct rwd_store *st, const char *uuid, const char *raw, size_t rawlen,
+                    int64_t now_ms, rwd_redis_cb *cb, void *arg);
+
+/* Adds one result item (image_uuid set) or ends the task with an error (image_uuid NULL; tail
+ * then carries the errors). When that completes the task the record head ++ items ++ tail is
+ * pushed to its list, atomically. raw, when non-NULL, is the job to drop from the processing list
+ * (a submission that failed). */
+int rwd_store_complete(struct rwd_store *st, const char *uuid, const char *image_uuid,
+                       const char *item, size_t itemlen, const char *tail, const char *raw,
+                       size_t rawlen, rwd_redis_cb *cb, void *arg);
+
+/* Stores candidate as the shared webhook secret unless one exists. Reply: the secret in force. */
+int rwd_store_secret(struct rwd_store *st, const char *candidate, rwd_redis_cb *cb, void *arg);
+
+/* Is the command connection usable? */
+int rwd_store_ready(const struct rwd_store *st);
+
+#endif

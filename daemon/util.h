@@ -1,0 +1,46 @@
+/* Small helpers shared by the daemon's stages. */
+#ifndef RWD_UTIL_H
+#define RWD_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/time.h>
+#include <time.h>
+
+/* Wall-clock milliseconds since the epoch: the unit of every timestamp in a record. */
+static inline int64_t rwd_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline struct timeval rwd_tv_ms(long ms)
+{
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+
+    return tv;
+}
+
+/* Exponential backoff: base_ms * 2^(attempt-1), capped, with +-20% jitter. */
+static inline long rwd_backoff_ms(int attempt, long base_ms, long cap_ms)
+{
+    long ms = base_ms;
+
+    while (--attempt > 0 && ms < cap_ms)
+        ms *= 2;
+    if (ms > cap_ms)
+        ms = cap_ms;
+    return ms - ms / 5 + random() % (2 * (ms / 5) + 1);
+}
+
+/* The webhook secret: loaded from webhook_secret_file or shared through Redis at start-up.
+ * Never logged. len 0 until it is known. */
+struct rwd_secret {
+    char *key;
+    size_t len;
+};
+
+#endif

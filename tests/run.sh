@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The whole test suite: unit, simulator and integration tests (each starts its own redis-server
+# and simulator on spare ports), first in a normal build, then under ASan+UBSan.
+set -euo pipefail
+. "$(dirname "$0")/setup.sh"
+
+rw_install_deps
+jobs=$(nproc)
+
+echo "== build (RelWithDebInfo) and test"
+rw_build "$RW_TOP/build"
+ctest --test-dir "$RW_TOP/build" --output-on-failure -j"$jobs"
+
+echo "== build with ASan+UBSan and test"
+rw_build "$RW_TOP/build-asan" -DCMAKE_BUILD_TYPE=Debug -DRW_SANITIZE=ON
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir "$RW_TOP/build-asan" --output-on-failure -j"$jobs"
