@@ -870,6 +870,100 @@ bool it_check_record_shape(const struct it_record *rec, const char *what)
     return rwt_failed == before;
 }
 
+const char *it_output_field(const char *output_type)
+{
+    if (output_type && !strcmp(output_type, "base64Data"))
+        return "imageBase64Data";
+    if (output_type && !strcmp(output_type, "dataURI"))
+        return "imageDataURI";
+    return "imageURL";
+}
+
+bool it_check_item(json_object *item, const char *what, const char *uuid, const char *field)
+{
+    static const char *const outputs[] = {"imageURL", "imageBase64Data", "imageDataURI"};
+    const char *js = item ? json_object_to_json_string(item) : "null";
+    int before = rwt_failed;
+    if (!item || !json_object_is_type(item, json_type_object)) {
+        IT_EXPECT(false, "%s: item is not an object: %s", what, js);
+        return false;
+    }
+    const char *tu = it_jstr(item, "taskUUID"), *iu = it_jstr(item, "imageUUID");
+    IT_EXPECT(tu && !strcmp(tu, uuid), "%s: item taskUUID should be %s: %s", what, uuid, js);
+    IT_EXPECT(iu && *iu, "%s: item has no imageUUID: %s", what, js);
+    for (size_t i = 0; i < 3; i++) {
+        const char *v = it_jstr(item, outputs[i]);
+        if (!strcmp(outputs[i], field))
+            IT_EXPECT(v && *v, "%s: item should carry %s: %s", what, field, js);
+        else
+            IT_EXPECT(!it_jget(item, outputs[i]), "%s: item should carry only %s, has %s: %s", what,
+                      field, outputs[i], js);
+    }
+    return rwt_failed == before;
+}
+
+bool it_check_success(const struct it_record *rec, const char *what, const char *uuid,
+                      const char *list, int n, const char *output_type, json_object *meta)
+{
+    if (!it_check_record_shape(rec, what))
+        return false;
+    int before = rwt_failed;
+    json_object *o = rec->obj, *data = it_jget(o, "data");
+    const char *tu = it_jstr(o, "taskUUID"), *status = it_jstr(o, "status");
+    IT_EXPECT(!uuid || !strcmp(tu, uuid), "%s: record taskUUID %s, expected %s", what, tu, uuid);
+    IT_EXPECT(!strcmp(rec->list, list), "%s: record arrived on %s, expected %s", what, rec->list,
+              list);
+    IT_EXPECT(!strcmp(status, "success"), "%s: status \"%s\", expected \"success\": %s", what,
+              status, rec->raw);
+    size_t nd = json_object_array_length(data);
+    IT_EXPECT(nd == (size_t)n, "%s: %zu items in data, expected numberResults %d: %s", what, nd, n,
+              rec->raw);
+    const char *field = it_output_field(output_type);
+    for (size_t i = 0; i < nd; i++) {
+        json_object *item = json_object_array_get_idx(data, i);
+        char w[256];
+        snprintf(w, sizeof(w), "%s data[%zu]", what, i);
+        it_check_item(item, w, tu, field);
+        const char *iu = it_jstr(item, "imageUUID");
+        for (size_t j = 0; iu && j < i; j++) {
+            const char *ju = it_jstr(json_object_array_get_idx(data, j), "imageUUID");
+            IT_EXPECT(!ju || strcmp(iu, ju), "%s: data[%zu] and data[%zu] share imageUUID %s", what,
+                      j, i, iu);
+        }
+    }
+    json_object *got = it_jget(o, "meta");
+    IT_EXPECT(it_json_equal(got, meta), "%s: meta %s, expected %s", what,
+              got ? json_object_to_json_string(got) : "null",
+              meta ? json_object_to_json_string(meta) : "null");
+    return rwt_failed == before;
+}
+
+bool it_check_error(const struct it_record *rec, const char *what, const char *code,
+                    const char *param)
+{
+    if (!it_check_record_shape(rec, what))
+        return false;
+    int before = rwt_failed;
+    json_object *o = rec->obj, *errors = it_jget(o, "errors"), *data = it_jget(o, "data");
+    const char *status = it_jstr(o, "status");
+    IT_EXPECT(!strcmp(status, "error"), "%s: status \"%s\", expected \"error\": %s", what, status,
+              rec->raw);
+    IT_EXPECT(json_object_array_length(data) == 0, "%s: error record should have no data: %s", what,
+              rec->raw);
+    size_t ne = json_object_array_length(errors);
+    IT_EXPECT(ne == 1, "%s: expected exactly one error (%s), got %zu: %s", what, code, ne,
+              rec->raw);
+    if (ne >= 1) {
+        json_object *er = json_object_array_get_idx(errors, 0);
+        const char *c = it_jstr(er, "code"), *p = it_jstr(er, "parameter");
+        IT_EXPECT(c && !strcmp(c, code), "%s: error code %s, expected %s: %s", what,
+                  c ? c : "(none)", code, rec->raw);
+        IT_EXPECT(!param || (p && !strcmp(p, param)), "%s: error parameter %s, expected %s: %s",
+                  what, p ? p : "(none)", param ? param : "", rec->raw);
+    }
+    return rwt_failed == before;
+}
+
 struct membuf {
     char *p;
     size_t n;

@@ -136,6 +136,24 @@ struct it_record *it_records_find(struct it_records *r, const char *uuid);
  * completedAt); `what` names the job in messages. Returns false if it is unusable. */
 bool it_check_record_shape(const struct it_record *rec, const char *what);
 
+/* A success record for a job: taskUUID (when uuid is non-NULL), list, status, exactly n items,
+ * each for this task with a distinct imageUUID and exactly the output field outputType asks for
+ * (NULL: the default URL), meta equal to `meta` (NULL: JSON null). Returns false on a mismatch. */
+bool it_check_success(const struct it_record *rec, const char *what, const char *uuid,
+                      const char *list, int n, const char *output_type, json_object *meta);
+
+/* An error record: status "error", errors holding exactly one error, with `code` and (when param
+ * is non-NULL) "parameter" == param, and no data. */
+bool it_check_error(const struct it_record *rec, const char *what, const char *code,
+                    const char *param);
+
+/* The output field an outputType asks for: imageURL, imageBase64Data or imageDataURI. */
+const char *it_output_field(const char *output_type);
+
+/* Checks one result item of task `uuid`: an object with imageUUID and exactly `field` among the
+ * three output fields. `what` names the job and item. */
+bool it_check_item(json_object *item, const char *what, const char *uuid, const char *field);
+
 /* HTTP via libcurl. Returns the status code (0 if the request failed); *body (may be NULL)
  * receives the response body, malloc'd and NUL-terminated. */
 long it_http(const char *method, const char *url, const char *body, size_t bodylen, char **resp,

@@ -1,0 +1,383 @@
+/* Webhook callbacks: the three body shapes, tokens, unknown tasks, bad bodies, repeats, late ones.
+ */
+#define _GNU_SOURCE
+#include "harness.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include "rw_token.h"
+
+#define TASK "\"width\":1024,\"height\":1024"
+
+static char *cb_url(struct it_env *e, const char *uuid, const char *token)
+{
+    if (!token)
+        return it_fmt("%s/callback/%s", e->rw_url, uuid);
+    return it_fmt("%s/callback/%s?token=%s", e->rw_url, uuid, token);
+}
+
+static void token_for(struct it_env *e, const char *uuid, char out[RW_TOKEN_LEN + 1])
+{
+    if (rw_token_make(e->secret, e->secret_len, uuid, out) != 0)
+        it_die(e, "rw_token_make failed");
+}
+
+/* POSTs body to the task's callback URL with the right token; expects status `want`. */
+static void post_expect(struct it_env *e, const char *uuid, const char *token, const char *body,
+                        long want, const char *why)
+{
+    char *url = cb_url(e, uuid, token), *resp = NULL;
+    long code = it_http("POST", url, body, strlen(body), &resp, 5000 * it_slow());
+    IT_EXPECT(code == want, "%s: POST %s -> %ld, expected %ld (body %.200s; answer %.200s)", why,
+              url, code, want, body, resp ? resp : "");
+    free(url);
+    free(resp);
+}
+
+static void post_ok(struct it_env *e, const char *uuid, const char *body, long want,
+                    const char *why)
+{
+    char tok[RW_TOKEN_LEN + 1];
+    token_for(e, uuid, tok);
+    post_expect(e, uuid, tok, body, want, why);
+}
+
+static char *item(const char *task, const char *image)
+{
+    return it_fmt("{\"taskType\":\"imageInference\",\"taskUUID\":\"%s\",\"imageUUID\":\"%s\","
+                  "\"imageURL\":\"https://im.example/%s.jpg\",\"seed\":7}",
+                  task, image, image);
+}
+
+/* Waits until runwared holds the task in flight and the sim has acknowledged it. */
+static void wait_in_flight(struct it_env *e, const char *uuid)
+{
+    char key[64];
+    it_key(e, key, sizeof(key), "pending");
+    int64_t deadline = it_now_ms() + 10000 * it_slow();
+    for (;;) {
+        redisReply *r = it_redis(e, "ZSCORE %s %s", key, uuid);
+        bool pending = r->type == REDIS_REPLY_STRING;
+        freeReplyObject(r);
+        json_object *t = pending ? it_sim_task(e, uuid) : NULL;
+        json_object_put(t);
+        if (t)
+            break;
+        if (it_now_ms() > deadline)
+            it_die(e, "task %s never was both in %s and known to the sim", uuid, key);
+        it_sleep_ms(20);
+    }
+    it_sleep_ms(200); /* let runwared take the sim's acknowledgement */
+}
+
+static void expect_no_record(struct it_env *e, const char *list, const char *why)
+{
+    it_sleep_ms(300);
+    long long n = it_llen(e, list);
+    IT_EXPECT(n == 0, "%s: %s should hold no record yet, holds %lld", why, list, n);
+}
+
+/* The data array must be exactly these items (as posted, in arrival order). */
+static void expect_data(struct it_record *rec, const char *what, const char *const *items, size_t n)
+{
+    json_object *data = it_jget(rec->obj, "data");
+    size_t nd =
+        data && json_object_is_type(data, json_type_array) ? json_object_array_length(data) : 0;
+    IT_EXPECT(nd == n, "%s: %zu items in data, expected %zu: %s", what, nd, n, rec->raw);
+    for (size_t i = 0; i < n && i < nd; i++) {
+        json_object *want = json_tokener_parse(items[i]);
+        IT_EXPECT(it_json_equal(want, json_object_array_get_idx(data, i)),
+                  "%s: data[%zu] should be the item posted, %s: %s", what, i, items[i], rec->raw);
+        json_object_put(want);
+    }
+}
+
+/* Tasks held in flight (the sim drops their callbacks and would only answer after a minute), fed
+ * by direct POSTs of every body shape, with bad tokens, repeats, bad bodies and late callbacks. */
+static void test_direct_posts(void)
+{
+    struct it_env e;
+    struct it_records recs = {0};
+    char u1[37], u2[37], u3[37], unknown[37], tok[RW_TOKEN_LEN + 1], other[RW_TOKEN_LEN + 1];
+    it_uuid(u1);
+    it_uuid(u2);
+    it_uuid(u3);
+    it_uuid(unknown);
+    it_env_init(&e, "cb");
+    e.secret_in_file = true;
+    it_redis_start(&e);
+    const char *sim[] = {"--delay-ms", "60000", "--jitter-ms", "0", "--seed", "11", NULL};
+    it_sim_start(&e, sim);
+    it_rw_start(&e, "callback_max_bytes = 4096\n");
+
+    char *j1 = it_fmt("{\"task\":{\"positivePrompt\":\"[sim:drop] one\",\"numberResults\":2," TASK
+                      ",\"taskUUID\":\"%s\"},\"meta\":\"t1\",\"resultList\":\"cb:list\"}",
+                      u1);
+    char *j2 = it_fmt("{\"task\":{\"positivePrompt\":\"[sim:drop] two\",\"numberResults\":3," TASK
+                      ",\"taskUUID\":\"%s\"},\"meta\":\"t2\",\"resultList\":\"cb:list\"}",
+                      u2);
+    char *j3 = it_fmt("{\"task\":{\"positivePrompt\":\"[sim:drop] three\"," TASK
+                      ",\"taskUUID\":\"%s\"},\"meta\":\"t3\",\"resultList\":\"cb:list\"}",
+                      u3);
+    it_push(&e, j1);
+    it_push(&e, j2);
+    it_push(&e, j3);
+    wait_in_flight(&e, u1);
+    wait_in_flight(&e, u2);
+    wait_in_flight(&e, u3);
+
+    /* the webhookURL runwared handed to Runware, as the sim saw it */
+    json_object *t = it_sim_task(&e, u1);
+    const char *hook = it_jstr(t, "webhookURL");
+    if (!hook)
+        hook = it_jstr(it_jget(t, "task"), "webhookURL");
+    token_for(&e, u1, tok);
+    char *want_hook = cb_url(&e, u1, tok);
+    IT_EXPECT(hook && !strcmp(hook, want_hook), "task %s: webhookURL %s, expected %s (sim: %s)", u1,
+              hook ? hook : "(not found)", want_hook, t ? json_object_to_json_string(t) : "null");
+    free(want_hook);
+    json_object_put(t);
+
+    /* unknown task with a valid token; a path that is no task */
+    char *i1 = item(u1, "11111111-1111-4111-8111-111111111111");
+    post_ok(&e, unknown, i1, 404, "unknown task");
+    char *bad_path = it_fmt("%s/callback/not-a-uuid?token=%s", e.rw_url, tok);
+    long code = it_http("POST", bad_path, i1, strlen(i1), NULL, 5000);
+    IT_EXPECT(code >= 400 && code < 500, "POST %s -> %ld, expected a 4xx", bad_path, code);
+    free(bad_path);
+
+    /* T1 (2 images): {"data":[item]}, then refused posts, a repeat, then a bare item completes it
+     */
+    char *body = it_fmt("{\"data\":[%s]}", i1);
+    post_ok(&e, u1, body, 200, "T1 first image as {\"data\":[item]}");
+    expect_no_record(&e, "cb:list", "T1 after 1 of 2 images");
+    char *i2bad = item(u1, "22222222-2222-4222-8222-222222222222");
+    token_for(&e, u2, other);
+    post_expect(&e, u1, other, i2bad, 401, "T1 with T2's token");
+    post_expect(&e, u1, NULL, i2bad, 401, "T1 without token");
+    post_expect(&e, u1, "", i2bad, 401, "T1 with an empty token");
+    post_expect(&e, u1, "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", i2bad,
+                401, "T1 with a wrong token");
+    tok[10] = tok[10] == '0' ? '1' : '0';
+    post_expect(&e, u1, tok, i2bad, 401, "T1 with its token changed in one digit");
+    post_ok(&e, u1, body, 200, "T1 first image again (repeat)");
+    post_ok(&e, u1, i1, 200, "T1 first image again as a bare item (repeat)");
+    expect_no_record(&e, "cb:list", "T1 after refused and repeated posts");
+    char *i2 = item(u1, "33333333-3333-4333-8333-333333333333");
+    post_ok(&e, u1, i2, 200, "T1 second image as a bare item");
+
+    const char *lists[] = {"cb:list"};
+    size_t got = it_collect(&e, lists, 1, 1, 5000 * it_slow(), &recs);
+    IT_EXPECT(got == 1, "T1: no record within 5 s after its second image");
+    if (got == 1) {
+        json_object *m = json_object_new_string("t1");
+        it_check_success(&recs.v[0], "T1", u1, "cb:list", 2, NULL, m);
+        json_object_put(m);
+        const char *items1[] = {i1, i2};
+        expect_data(&recs.v[0], "T1", items1, 2);
+    }
+    char *i3 = item(u1, "44444444-4444-4444-8444-444444444444");
+    post_ok(&e, u1, i3, 200, "T1 late image after completion");
+
+    /* T2 (3 images): one image, then {"errors":[...]} ends it with that image */
+    char *a1 = item(u2, "55555555-5555-4555-8555-555555555555");
+    post_ok(&e, u2, a1, 200, "T2 first image");
+    expect_no_record(&e, "cb:list", "T2 after 1 of 3 images");
+    char *err = it_fmt("{\"errors\":[{\"code\":\"timeoutProvider\",\"message\":\"provider timed "
+                       "out\",\"taskUUID\":\"%s\",\"taskType\":\"imageInference\"}]}",
+                       u2);
+    post_ok(&e, u2, err, 200, "T2 error");
+    size_t before = recs.n;
+    got = it_collect(&e, lists, 1, 1, 5000 * it_slow(), &recs);
+    IT_EXPECT(got == 1, "T2: no record within 5 s after its error callback");
+    if (got == 1) {
+        struct it_record *rec = &recs.v[before];
+        const char *items2[] = {a1};
+        if (it_check_record_shape(rec, "T2")) {
+            json_object *errors = it_jget(rec->obj, "errors");
+            json_object *e0 = json_object_array_get_idx(errors, 0);
+            IT_EXPECT(!strcmp(it_jstr(rec->obj, "taskUUID"), u2), "T2: record taskUUID: %s",
+                      rec->raw);
+            IT_EXPECT(!strcmp(it_jstr(rec->obj, "status"), "error"),
+                      "T2: status should be error: %s", rec->raw);
+            IT_EXPECT(json_object_array_length(errors) == 1,
+                      "T2: expected the one error posted: %s", rec->raw);
+            IT_EXPECT(!strcmp(it_jstr(e0, "code") ?: "", "timeoutProvider") &&
+                          !strcmp(it_jstr(e0, "message") ?: "", "provider timed out"),
+                      "T2: error should keep code timeoutProvider and its message: %s", rec->raw);
+            IT_EXPECT(!strcmp(it_jstr(rec->obj, "meta") ?: "", "t2"), "T2: meta: %s", rec->raw);
+            expect_data(rec, "T2", items2, 1);
+        }
+    }
+    char *a2 = item(u2, "66666666-6666-4666-8666-666666666666");
+    char *late = it_fmt("{\"data\":[%s]}", a2);
+    post_ok(&e, u2, late, 200, "T2 late image after its error");
+
+    /* T3 (1 image): bodies that are no callback are refused and change nothing */
+    post_ok(&e, u3, "not json{", 400, "T3 body not JSON");
+    post_ok(&e, u3, "", 400, "T3 empty body");
+    post_ok(&e, u3, "[1,2]", 400, "T3 body a JSON array");
+    post_ok(&e, u3, "{\"data\":5}", 400, "T3 data not an array");
+    char *big = calloc(1, 8200);
+    if (!big)
+        it_die(&e, "out of memory");
+    snprintf(big, 8200, "{\"data\":[],\"pad\":\"");
+    memset(big + strlen(big), 'x', 8000);
+    strcat(big, "\"}");
+    char tok3[RW_TOKEN_LEN + 1];
+    token_for(&e, u3, tok3);
+    char *url3 = cb_url(&e, u3, tok3);
+    code = it_http("POST", url3, big, strlen(big), NULL, 5000 * it_slow());
+    IT_EXPECT(code >= 400 && code < 500,
+              "T3: an 8 KB body over callback_max_bytes 4096 -> %ld, expected a 4xx", code);
+    free(url3);
+    free(big);
+    expect_no_record(&e, "cb:list", "T3 after refused bodies");
+    char *b1 = item(u3, "77777777-7777-4777-8777-777777777777");
+    char *b1body = it_fmt("{\"data\":[%s]}", b1);
+    post_ok(&e, u3, b1body, 200, "T3 its image");
+    before = recs.n;
+    got = it_collect(&e, lists, 1, 1, 5000 * it_slow(), &recs);
+    IT_EXPECT(got == 1, "T3: no record within 5 s after its image");
+    if (got == 1) {
+        json_object *m = json_object_new_string("t3");
+        it_check_success(&recs.v[before], "T3", u3, "cb:list", 1, NULL, m);
+        json_object_put(m);
+        const char *items3[] = {b1};
+        expect_data(&recs.v[before], "T3", items3, 1);
+    }
+
+    it_expect_no_more(&e, lists, 1, 500);
+    it_expect_quiescent(&e);
+    it_env_finish(&e);
+    it_records_free(&recs);
+    char *all[] = {j1, j2, j3, i1, body, i2bad, i2, i3, a1, err, a2, late, b1, b1body};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        free(all[i]);
+}
+
+struct simple_job {
+    char uuid[37];
+    const char *prompt;
+    int n;
+    const char *output;
+    bool fails;
+};
+
+/* Pushes the jobs and checks one record each: success, or an error for `fails` ones. */
+static void run_simple(struct it_env *e, struct simple_job *jobs, size_t n)
+{
+    struct it_records recs = {0};
+    for (size_t i = 0; i < n; i++) {
+        it_uuid(jobs[i].uuid);
+        char *p =
+            it_fmt("{\"positivePrompt\":\"%s\",\"numberResults\":%d,\"outputType\":\"%s\"," TASK
+                   ",\"taskUUID\":\"%s\"}",
+                   jobs[i].prompt, jobs[i].n, jobs[i].output, jobs[i].uuid);
+        it_push(e, p);
+        free(p);
+    }
+    char list[64];
+    it_key(e, list, sizeof(list), "results");
+    const char *lists[] = {list};
+    size_t got = it_collect(e, lists, 1, n, 30000 * it_slow(), &recs);
+    IT_EXPECT(got == n, "expected %zu records, got %zu", n, got);
+    for (size_t i = 0; i < n; i++) {
+        char what[128];
+        snprintf(what, sizeof(what), "job %zu \"%s\" (numberResults %d, %s)", i, jobs[i].prompt,
+                 jobs[i].n, jobs[i].output);
+        struct it_record *rec = it_records_find(&recs, jobs[i].uuid);
+        IT_EXPECT(rec, "%s: no record", what);
+        if (!rec)
+            continue;
+        if (!jobs[i].fails) {
+            it_check_success(rec, what, jobs[i].uuid, list, jobs[i].n, jobs[i].output, NULL);
+            continue;
+        }
+        if (!it_check_record_shape(rec, what))
+            continue;
+        json_object *data = it_jget(rec->obj, "data");
+        IT_EXPECT(!strcmp(it_jstr(rec->obj, "status"), "error"), "%s: status should be error: %s",
+                  what, rec->raw);
+        IT_EXPECT(json_object_array_length(data) < (size_t)jobs[i].n,
+                  "%s: failed generation with all %d images: %s", what, jobs[i].n, rec->raw);
+        for (size_t k = 0; k < json_object_array_length(data); k++)
+            it_check_item(json_object_array_get_idx(data, k), what, jobs[i].uuid,
+                          it_output_field(jobs[i].output));
+    }
+    it_expect_no_more(e, lists, 1, 1000);
+    it_expect_quiescent(e);
+    it_records_free(&recs);
+}
+
+/* The sim sends every image as a bare item (no "data" wrapper) and failures as {"errors":[...]};
+ * the secret is the one runwared keeps in Redis, and tokens made from it are honoured. */
+static void test_bare_items_and_errors(void)
+{
+    struct it_env e;
+    struct simple_job jobs[] = {
+        {"", "a bare cat", 1, "URL", false},
+        {"", "two bare dogs", 2, "base64Data", false},
+        {"", "three bare birds", 3, "dataURI", false},
+        {"", "[sim:gen-fail] two failing fish", 2, "URL", true},
+        {"", "four bare bees", 4, "URL", false},
+    };
+    it_env_init(&e, "bare");
+    it_redis_start(&e);
+    const char *sim[] = {"--delay-ms", "20",          "--jitter-ms", "20", "--seed",
+                         "13",         "--bare-item", "1",           NULL};
+    it_sim_start(&e, sim);
+    it_rw_start(&e, NULL);
+
+    char unknown[37], tok[RW_TOKEN_LEN + 1];
+    it_uuid(unknown);
+    token_for(&e, unknown, tok);
+    char *url = cb_url(&e, unknown, tok);
+    const char *body = "{\"data\":[]}";
+    long code = it_http("POST", url, body, strlen(body), NULL, 5000);
+    IT_EXPECT(code == 404, "unknown task with a token from the Redis secret: %ld, expected 404",
+              code);
+    free(url);
+    url = cb_url(&e, unknown, "0000");
+    code = it_http("POST", url, body, strlen(body), NULL, 5000);
+    IT_EXPECT(code == 401, "unknown task with a bad token: %ld, expected 401", code);
+    free(url);
+
+    run_simple(&e, jobs, sizeof(jobs) / sizeof(jobs[0]));
+    json_object *st = it_sim_stats(&e);
+    IT_EXPECT(it_stat(st, "gen_failures") >= 1, "sim stats should count the failure: %s",
+              st ? json_object_to_json_string(st) : "(none)");
+    json_object_put(st);
+    it_env_finish(&e);
+}
+
+/* [sim:dup] sends images twice: a repeated imageUUID is ignored, one record with 2 items. */
+static void test_repeated_images(void)
+{
+    struct it_env e;
+    struct simple_job jobs[] = {
+        {"", "[sim:dup] two twins", 2, "URL", false},
+        {"", "[sim:dup] three triplets", 3, "dataURI", false},
+        {"", "a single one", 1, "URL", false},
+    };
+    it_env_init(&e, "dupimg");
+    it_redis_start(&e);
+    const char *sim[] = {"--delay-ms", "20", "--jitter-ms", "40", "--seed", "17", NULL};
+    it_sim_start(&e, sim);
+    it_rw_start(&e, NULL);
+    run_simple(&e, jobs, sizeof(jobs) / sizeof(jobs[0]));
+    json_object *st = it_sim_stats(&e);
+    IT_EXPECT(it_stat(st, "callbacks_duplicated") >= 2,
+              "sim stats should show the repeated callbacks: %s",
+              st ? json_object_to_json_string(st) : "(none)");
+    json_object_put(st);
+    it_env_finish(&e);
+}
+
+static const struct rwt_case cases[] = {
+    {"direct_posts", test_direct_posts},
+    {"bare_items_and_errors", test_bare_items_and_errors},
+    {"repeated_images", test_repeated_images},
+};
+
+RWT_MAIN(cases)
