@@ -1,0 +1,64 @@
+/* Redis key names: the one place that knows them. */
+#include "rw_keys.h"
+
+#include <stdio.h>
+#include <string.h>
+
+struct rw_key_form {
+    const char *suffix; /* after "<prefix>:" */
+    bool has_arg;       /* "<prefix>:<suffix><arg>" */
+    const char *tail;   /* after the argument */
+};
+
+static const struct rw_key_form rw_key_forms[] = {
+    [RW_KEY_JOBS] = {"jobs", false, ""},
+    [RW_KEY_RESULTS] = {"results", false, ""},
+    [RW_KEY_PROCESSING] = {"processing:", true, ""},
+    [RW_KEY_TASK] = {"task:", true, ""},
+    [RW_KEY_TASK_SEEN] = {"task:", true, ":seen"},
+    [RW_KEY_TASK_ITEMS] = {"task:", true, ":items"},
+    [RW_KEY_PENDING] = {"pending", false, ""},
+    [RW_KEY_SECRET] = {"secret", false, ""},
+};
+
+int rw_key(char *buf, size_t buflen, const char *prefix, enum rw_key_kind kind, const char *arg)
+{
+    const struct rw_key_form *f;
+    int n;
+
+    if (buf == NULL || buflen == 0 || prefix == NULL ||
+        (unsigned)kind >= sizeof(rw_key_forms) / sizeof(rw_key_forms[0]))
+        return -1;
+    f = &rw_key_forms[kind];
+    if (f->has_arg && arg == NULL)
+        return -1;
+    n = snprintf(buf, buflen, "%s:%s%s%s", prefix, f->suffix, f->has_arg ? arg : "", f->tail);
+    if (n < 0 || (size_t)n >= buflen) {
+        buf[0] = '\0';
+        return -1;
+    }
+    return n;
+}
+
+bool rw_key_reserved(const char *prefix, const char *key)
+{
+    /* exact names, then name prefixes, each after "<prefix>:" */
+    static const char *const exact[] = {"jobs", "pending", "secret"};
+    static const char *const starts[] = {"processing:", "task:"};
+    size_t plen;
+    const char *rest;
+
+    if (prefix == NULL || key == NULL)
+        return false;
+    plen = strlen(prefix);
+    if (strncmp(key, prefix, plen) != 0 || key[plen] != ':')
+        return false;
+    rest = key + plen + 1;
+    for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++)
+        if (strcmp(rest, exact[i]) == 0)
+            return true;
+    for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++)
+        if (strncmp(rest, starts[i], strlen(starts[i])) == 0)
+            return true;
+    return false;
+}
