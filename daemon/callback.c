@@ -11,8 +11,8 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "complete.h"
 #include "log.h"
-#include "rw_record.h"
 #include "rw_response.h"
 #include "rw_token.h"
 
@@ -87,20 +87,6 @@ static void on_stored(redisReply *reply, void *arg)
         cb_req_answer(c);
 }
 
-static void store_one(struct rwd_callback *cb, struct cb_req *c, const char *image_uuid,
-                      const char *item, size_t itemlen, json_object *errors)
-{
-    char *tail = rw_record_tail(errors, rwd_now_ms());
-
-    c->outstanding++;
-    if (!tail || rwd_store_complete(cb->st, c->uuid, image_uuid, item, itemlen, tail, NULL, 0,
-                                    on_stored, c) < 0) {
-        c->outstanding--;
-        c->failed++;
-    }
-    free(tail);
-}
-
 /* Hands each item and the task's errors to the store. Returns the number of store calls. */
 static int dispatch(struct rwd_callback *cb, struct cb_req *c, const struct rw_response *r)
 {
@@ -109,33 +95,38 @@ static int dispatch(struct rwd_callback *cb, struct cb_req *c, const struct rw_r
 
     for (size_t i = 0; i < r->nitems; i++) {
         const char *u = rw_item_task_uuid(r->items[i]);
-        const char *img = rw_item_image_uuid(r->items[i]);
-        const char *json;
 
-        if ((u && strcmp(u, c->uuid) != 0) || !img) {
-            log_warnx("task %s: callback item %s; ignored", c->uuid,
-                      img ? "for another task" : "without imageUUID");
+        if (u && strcmp(u, c->uuid) != 0) {
+            log_warnx("task %s: callback item for task %s ignored", c->uuid, u);
             continue;
         }
-        json = json_object_to_json_string_ext(r->items[i], JSON_C_TO_STRING_PLAIN |
-                                                               JSON_C_TO_STRING_NOSLASHESCAPE);
-        store_one(cb, c, img, json, strlen(json), NULL);
+        if (!rw_item_image_uuid(r->items[i])) {
+            log_warnx("task %s: callback item without imageUUID ignored", c->uuid);
+            continue;
+        }
         calls++;
+        c->outstanding++;
+        if (rwd_complete_item(cb->st, c->uuid, r->items[i], on_stored, c) < 0) {
+            c->outstanding--;
+            c->failed++;
+        }
     }
     for (size_t i = 0; i < r->nerrors; i++) {
         const char *u = rw_item_task_uuid(r->errors[i]);
-        json_object *e;
 
         if (u && strcmp(u, c->uuid) != 0)
             continue;
         if (!errors && !(errors = json_object_new_array()))
             break;
-        if ((e = rw_error_for_record(r->errors[i])))
-            json_object_array_add(errors, e);
+        json_object_array_add(errors, json_object_get(r->errors[i]));
     }
     if (errors) {
-        store_one(cb, c, NULL, NULL, 0, errors);
         calls++;
+        c->outstanding++;
+        if (rwd_complete_errors(cb->st, c->uuid, errors, on_stored, c) < 0) {
+            c->outstanding--;
+            c->failed++;
+        }
         json_object_put(errors);
     }
     return calls;

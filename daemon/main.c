@@ -15,6 +15,7 @@
 #include "intake.h"
 #include "log.h"
 #include "notify.h"
+#include "reconcile.h"
 #include "redis.h"
 #include "rw_config.h"
 #include "rw_schema.h"
@@ -39,6 +40,7 @@ struct rwd {
     struct rwd_submit *submit;
     struct rwd_intake *intake;
     struct rwd_callback *callback;
+    struct rwd_reconcile *reconcile;
     struct event *sigterm, *sigint, *sighup, *grace;
     int stopping;
 };
@@ -215,6 +217,7 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
              rwd_submit_count(d->submit));
     rwd_notify("STOPPING=1");
     rwd_intake_stop(d->intake);
+    rwd_reconcile_stop(d->reconcile);
     evtimer_add(d->grace, &tv);
     rwd_submit_drain(d->submit, on_drained, d);
 }
@@ -248,7 +251,9 @@ static void setup(struct rwd *d, const char *api_key)
         fatalx("out of memory");
     if (!(d->store = rwd_store_new(d->rcmd, d->rblock, &d->cfg)) ||
         !(d->submit = rwd_submit_new(d->base, &d->cfg, d->http, d->store)) ||
-        !(d->intake = rwd_intake_new(&d->cfg, d->store, d->submit, d->schema, &d->secret, d->base)))
+        !(d->intake =
+              rwd_intake_new(&d->cfg, d->store, d->submit, d->schema, &d->secret, d->base)) ||
+        !(d->reconcile = rwd_reconcile_new(d->base, &d->cfg, d->http, d->store)))
         fatalx("out of memory");
     if (!(d->callback = rwd_callback_new(d->base, &d->cfg, d->store, &d->secret)))
         exit(1);
@@ -268,13 +273,15 @@ static void setup(struct rwd *d, const char *api_key)
 
 static void teardown(struct rwd *d)
 {
-    /* Reverse order of setup: nothing left can call into what is already freed. */
+    /* Redis first: closing it answers every pending command with NULL, and each stage copes
+     * with that while it still exists. Then the stages, in reverse order of setup. */
+    rwd_redis_free(d->rblock);
+    rwd_redis_free(d->rcmd);
     rwd_callback_free(d->callback);
+    rwd_reconcile_free(d->reconcile);
     rwd_intake_free(d->intake);
     rwd_http_free(d->http);
     rwd_submit_free(d->submit);
-    rwd_redis_free(d->rblock);
-    rwd_redis_free(d->rcmd);
     rwd_store_free(d->store);
     if (d->sigterm)
         event_free(d->sigterm);

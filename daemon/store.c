@@ -102,6 +102,24 @@ static struct rwd_script s_secret = {.name = "secret",
                                      .src = "redis.call('SET', KEYS[1], ARGV[1], 'NX')\n"
                                             "return redis.call('GET', KEYS[1])\n"};
 
+/* KEYS: pending. ARGV: cutoff, now, max, task key prefix. Entries of finished tasks go; the
+ * others move to now (claimed); submitted ones are returned with their takenAt. */
+static struct rwd_script s_claim = {
+    .name = "claim",
+    .src = "local out = {}\n"
+           "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, "
+           "tonumber(ARGV[3]))\n"
+           "for _, id in ipairs(ids) do\n"
+           "  local f = redis.call('HMGET', ARGV[4] .. id, 'state', 'takenAt')\n"
+           "  if not f[1] or f[1] == 'done' then\n"
+           "    redis.call('ZREM', KEYS[1], id)\n"
+           "  else\n"
+           "    redis.call('ZADD', KEYS[1], ARGV[2], id)\n"
+           "    if f[1] == 'submitted' then out[#out + 1] = id; out[#out + 1] = f[2] end\n"
+           "  end\n"
+           "end\n"
+           "return out\n"};
+
 struct rwd_store {
     struct rwd_redis *cmd, *block;
     const char *prefix, *instance;
@@ -114,7 +132,7 @@ struct rwd_store *rwd_store_new(struct rwd_redis *cmd, struct rwd_redis *block,
 {
     struct rwd_store *st = calloc(1, sizeof(*st));
     static struct rwd_script *const all[] = {&s_recover, &s_take,     &s_reject, &s_register,
-                                             &s_acked,   &s_complete, &s_secret};
+                                             &s_acked,   &s_complete, &s_secret, &s_claim};
 
     if (!st)
         return NULL;
@@ -244,4 +262,18 @@ int rwd_store_secret(struct rwd_store *st, const char *candidate, rwd_redis_cb *
     const char *argv[] = {st->secret, candidate};
 
     return rwd_redis_eval(st->cmd, &s_secret, cb, arg, 1, 2, argv, NULL);
+}
+
+int rwd_store_claim_stale(struct rwd_store *st, int64_t cutoff_ms, int64_t now_ms, int max,
+                          rwd_redis_cb *cb, void *arg)
+{
+    char cutoff[24], now[24], n[16], task_prefix[KEYLEN];
+    const char *argv[] = {st->pending, cutoff, now, n, task_prefix};
+
+    snprintf(cutoff, sizeof(cutoff), "%lld", (long long)cutoff_ms);
+    snprintf(now, sizeof(now), "%lld", (long long)now_ms);
+    snprintf(n, sizeof(n), "%d", max);
+    if (rw_key(task_prefix, sizeof(task_prefix), st->prefix, RW_KEY_TASK, "") < 0)
+        return -1;
+    return rwd_redis_eval(st->cmd, &s_claim, cb, arg, 1, 5, argv, NULL);
 }

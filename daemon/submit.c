@@ -315,7 +315,7 @@ static void on_response(const struct rwd_http_result *res, void *arg)
     struct rwd_submit *s = b->s;
     struct rw_response r = {0};
     json_object *unscoped = NULL;
-    char why[160], err[160];
+    char why[256], err[160];
 
     s->requests--;
     LIST_REMOVE(b, entry);

@@ -1,0 +1,209 @@
+/* Polls Runware (getResponse) for tasks whose callbacks have not come, and times out tasks that
+ * never finish: no job waits forever because a webhook was lost.
+ *
+ * Every tick claims, across all instances, the submitted tasks that have had no result for
+ * reconcile_after seconds (store.c moves each claimed task's next poll into the future), and asks
+ * Runware about them in one getResponse request. What it answers goes through the same
+ * exactly-once completion as a callback, so a poll racing a late callback is harmless. */
+#include "reconcile.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "complete.h"
+#include "log.h"
+#include "rw_errors.h"
+#include "rw_response.h"
+#include "util.h"
+
+#define CLAIM_MAX  50 /* tasks per getResponse request */
+#define TICK_MAX_S 5
+
+struct rwd_reconcile {
+    struct event_base *base;
+    const struct rw_config *cfg;
+    struct rwd_http *http;
+    struct rwd_store *st;
+    struct event *tick;
+    int busy; /* a claim or a poll is outstanding */
+    int stopped;
+};
+
+static void on_completed(redisReply *reply, void *arg)
+{
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == RWD_DONE_COMPLETE)
+        log_info("task %s: complete (by polling)", (const char *)arg);
+    free(arg);
+}
+
+/* Stores through complete.c; the uuid copy lives until the answer (for the log line). */
+static void complete_item(struct rwd_reconcile *rc, const char *uuid, json_object *item)
+{
+    char *u = strdup(uuid);
+
+    if (!u || rwd_complete_item(rc->st, uuid, item, on_completed, u) < 0)
+        free(u);
+}
+
+static void complete_errors(struct rwd_reconcile *rc, const char *uuid, json_object *errors)
+{
+    char *u = strdup(uuid);
+
+    if (!u || rwd_complete_errors(rc->st, uuid, errors, on_completed, u) < 0)
+        free(u);
+}
+
+/* A getResponse error that only says Runware does not know the task (yet): not a failure. */
+static bool not_found(json_object *err)
+{
+    json_object *code;
+
+    return json_object_object_get_ex(err, "code", &code) &&
+           strcasestr(json_object_get_string(code), "notfound") != NULL;
+}
+
+static void on_polled(const struct rwd_http_result *res, void *arg)
+{
+    struct rwd_reconcile *rc = arg;
+    struct rw_response r = {0};
+    char err[200];
+
+    rc->busy = 0;
+    if (res->curl_code != 0 || res->status != 200) {
+        log_warnx("reconcile: getResponse failed: %s", res->curl_code       ? res->error
+                                                       : res->status == 401 ? "HTTP 401"
+                                                                            : "HTTP error");
+        return;
+    }
+    if (rw_response_parse(res->body, res->len, &r, err, sizeof(err)) < 0) {
+        log_warnx("reconcile: unreadable getResponse answer: %s", err);
+        return;
+    }
+    for (size_t i = 0; i < r.nitems; i++) {
+        const char *uuid = rw_item_task_uuid(r.items[i]), *status = rw_item_status(r.items[i]);
+
+        if (!uuid || !status)
+            continue;
+        if (strcmp(status, "success") == 0 && rw_item_image_uuid(r.items[i])) {
+            complete_item(rc, uuid, r.items[i]);
+        } else if (strcmp(status, "error") == 0) {
+            json_object *one = json_object_new_array();
+
+            if (one && json_object_array_add(one, json_object_get(r.items[i])) == 0)
+                complete_errors(rc, uuid, one);
+            json_object_put(one);
+        }
+    }
+    for (size_t i = 0; i < r.nerrors; i++) {
+        const char *uuid = rw_item_task_uuid(r.errors[i]);
+        json_object *one;
+
+        if (!uuid || not_found(r.errors[i]))
+            continue;
+        if ((one = json_object_new_array()) &&
+            json_object_array_add(one, json_object_get(r.errors[i])) == 0)
+            complete_errors(rc, uuid, one);
+        json_object_put(one);
+    }
+    rw_response_clear(&r);
+}
+
+static void on_claimed(redisReply *reply, void *arg)
+{
+    struct rwd_reconcile *rc = arg;
+    int64_t now = rwd_now_ms(), timeout_ms = (int64_t)rc->cfg->task_timeout * 1000;
+    json_object *req = NULL;
+    size_t polls = 0;
+
+    rc->busy = 0;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || rc->stopped)
+        return;
+    if (!(req = json_object_new_array()))
+        return;
+    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+        const char *uuid = reply->element[i]->str;
+        int64_t taken =
+            reply->element[i + 1]->str ? strtoll(reply->element[i + 1]->str, NULL, 10) : now;
+        json_object *t;
+
+        if (now - taken > timeout_ms) {
+            json_object *errors =
+                rw_errors_one("timeout", NULL, "no result from Runware within %d s (task_timeout)",
+                              rc->cfg->task_timeout);
+
+            if (errors)
+                complete_errors(rc, uuid, errors);
+            json_object_put(errors);
+            continue;
+        }
+        if (!(t = json_object_new_object()) ||
+            json_object_object_add(t, "taskType", json_object_new_string("getResponse")) ||
+            json_object_object_add(t, "taskUUID", json_object_new_string(uuid)) ||
+            json_object_array_add(req, t)) {
+            json_object_put(t);
+            break;
+        }
+        polls++;
+    }
+    if (polls) {
+        const char *json = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
+        char *body = json ? strdup(json) : NULL;
+
+        log_info("reconcile: polling %zu tasks without a result for %d s", polls,
+                 rc->cfg->reconcile_after);
+        if (body &&
+            rwd_http_post(rc->http, rc->cfg->api_url, body, strlen(body), on_polled, rc) == 0)
+            rc->busy = 1;
+        else if (!body)
+            log_warnx("reconcile: out of memory");
+    }
+    json_object_put(req);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct rwd_reconcile *rc = arg;
+    int64_t now = rwd_now_ms();
+
+    if (rc->busy || rc->stopped || !rwd_store_ready(rc->st))
+        return;
+    if (rwd_store_claim_stale(rc->st, now - (int64_t)rc->cfg->reconcile_after * 1000, now,
+                              CLAIM_MAX, on_claimed, rc) == 0)
+        rc->busy = 1;
+}
+
+struct rwd_reconcile *rwd_reconcile_new(struct event_base *base, const struct rw_config *cfg,
+                                        struct rwd_http *http, struct rwd_store *st)
+{
+    struct rwd_reconcile *rc = calloc(1, sizeof(*rc));
+    int every = cfg->reconcile_after < TICK_MAX_S ? cfg->reconcile_after : TICK_MAX_S;
+    struct timeval tv = {every > 0 ? every : 1, 0};
+
+    if (!rc)
+        return NULL;
+    rc->base = base;
+    rc->cfg = cfg;
+    rc->http = http;
+    rc->st = st;
+    if (!(rc->tick = event_new(base, -1, EV_PERSIST, on_tick, rc)) || event_add(rc->tick, &tv)) {
+        rwd_reconcile_free(rc);
+        return NULL;
+    }
+    return rc;
+}
+
+void rwd_reconcile_stop(struct rwd_reconcile *rc)
+{
+    rc->stopped = 1;
+    event_del(rc->tick);
+}
+
+void rwd_reconcile_free(struct rwd_reconcile *rc)
+{
+    if (!rc)
+        return;
+    if (rc->tick)
+        event_free(rc->tick);
+    free(rc);
+}
