@@ -1,5 +1,7 @@
 /* Integration harness: spawn, wait for, talk to and always clean up redis, the sim and runwared. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "harness.h"
 
 #include <arpa/inet.h>

@@ -1,10 +1,28 @@
 /* `runwared -t`: a good file passes, a bad one fails with every error as file:line: message. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "harness.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+
+/* True when out holds "<file>:<digits>:", a reference to a line of file. */
+static bool names_a_line(const char *out, const char *file)
+{
+    size_t fl = strlen(file);
+    for (const char *p = strstr(out, file); p; p = strstr(p + 1, file)) {
+        const char *q = p + fl;
+        if (*q++ != ':' || *q < '0' || *q > '9')
+            continue;
+        while (*q >= '0' && *q <= '9')
+            q++;
+        if (*q == ':')
+            return true;
+    }
+    return false;
+}
 
 static void run_check(struct it_env *e, const char *conf, int *status, char **out)
 {
@@ -46,7 +64,8 @@ static void test_good(void)
     run_check(&e, conf, &st, &out);
     IT_EXPECT(WIFEXITED(st) && WEXITSTATUS(st) == 0,
               "runwared -t on a good file should exit 0, got status 0x%x; output:\n%s", st, out);
-    IT_EXPECT(!strstr(out, "good.conf:"), "runwared -t on a good file reported errors:\n%s", out);
+    IT_EXPECT(!names_a_line(out, "good.conf"), "runwared -t on a good file reported errors:\n%s",
+              out);
     free(out);
 
     /* the minimal file: only what has no default */

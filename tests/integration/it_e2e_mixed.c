@@ -1,5 +1,7 @@
 /* End to end: a few hundred mixed jobs through runwared and the sim, one correct record each. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "harness.h"
 
 #include <stdlib.h>

@@ -1,6 +1,8 @@
 /* Error records: jobs runwared refuses, Runware's per-task errors, failed generations, duplicates.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "harness.h"
 
 #include <stdlib.h>

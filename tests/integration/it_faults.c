@@ -1,6 +1,8 @@
 /* Faults: the sim answers 500 and 429, repeats callbacks and sends bare items; every job still
  * ends in exactly one correct record. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "harness.h"
 
 #include <stdlib.h>
@@ -55,9 +57,7 @@ static void test_flaky_upstream(void)
 
     for (int i = 0; i < NJOBS; i++) {
         struct job *j = &jobs[i];
-        char what[128];
-        snprintf(what, sizeof(what), "job %d (task %s, numberResults %d, %s)", i, j->uuid, j->n,
-                 j->output);
+        char *what = it_fmt("job %d (task %s, numberResults %d, %s)", i, j->uuid, j->n, j->output);
         struct it_record *rec = NULL;
         int count = 0;
         for (size_t r = 0; r < recs.n; r++) {
@@ -69,14 +69,17 @@ static void test_flaky_upstream(void)
             }
         }
         IT_EXPECT(count == 1, "%s: %d records, expected exactly one", what, count);
-        if (!rec)
+        if (!rec) {
+            free(what);
             continue;
+        }
         char meta[32];
         snprintf(meta, sizeof(meta), "{\"i\":%d}", i);
         json_object *m = json_tokener_parse(meta);
         it_check_success(rec, what, j->uuid, j->default_list ? "faults:results" : "faults:other",
                          j->n, j->output, m);
         json_object_put(m);
+        free(what);
     }
     for (size_t r = 0; r < recs.n; r++) {
         const char *u = it_jstr(recs.v[r].obj, "taskUUID");
@@ -89,6 +92,10 @@ static void test_flaky_upstream(void)
     it_expect_quiescent(&e);
     json_object *st = it_sim_stats(&e);
     printf("sim stats: %s\n", st ? json_object_to_json_string(st) : "(none)");
+    json_object *by = it_jget(st, "requests_by_status");
+    IT_EXPECT(it_jint(by, "500") > 0 && it_jint(by, "429") > 0,
+              "the sim should have answered some submissions with 500 and 429: %s",
+              st ? json_object_to_json_string(st) : "(none)");
     IT_EXPECT(it_stat(st, "callbacks_duplicated") > 0,
               "the sim should have repeated some callbacks (--dup-callback 0.2): %s",
               st ? json_object_to_json_string(st) : "(none)");

@@ -1,6 +1,8 @@
 /* Self-test of the integration harness: ports, redis, record collection, cleanup when a test dies.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "harness.h"
 
 #include <arpa/inet.h>
