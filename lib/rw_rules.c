@@ -1,1 +1,240 @@
-/* Placeholder until the prose rules land (issue 3). */
+/* The spec's prose-only rules, one table: step orderings, bounds by `steps`, and parameters that
+ * only work together. docs/validation.md says which descriptions are enforced and why. */
+#include "rw_rules.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "rw_errors.h"
+
+enum rule_kind {
+    R_ORDER,         /* a < b, both in the same object */
+    R_AT_MOST_STEPS, /* a <= the task's steps */
+    R_BELOW_STEPS,   /* a < the task's steps */
+    R_NEEDS,         /* a given -> b given in the same object */
+    R_NEEDS_VALUE,   /* a given (and not false) -> the task's b (or its default) is in values */
+};
+
+struct rule {
+    const char *where; /* object holding a and b: "" the task, "x" task.x, "x[]" each item of x */
+    enum rule_kind kind;
+    const char *a, *b;
+    const char *const *values; /* R_NEEDS_VALUE: what b may be, NULL-terminated */
+    const char *dflt;          /* R_NEEDS_VALUE: b's value when absent (NULL: none) */
+    const char *why;           /* R_NEEDS_VALUE: the reason, quoted in the message */
+    int report_a;              /* R_NEEDS_VALUE: the parameter to change is a, not b */
+};
+
+static const char *const transparent_formats[] = {"PNG", "WEBP", NULL};
+static const char *const flux_fill[] = {"runware:102@1", NULL};
+
+static const struct rule rules[] = {
+    {"acceleratorOptions", R_ORDER, "cacheStartStep", "cacheEndStep", NULL, NULL, NULL, 0},
+    {"acceleratorOptions", R_AT_MOST_STEPS, "cacheEndStep", NULL, NULL, NULL, NULL, 0},
+    {"acceleratorOptions", R_ORDER, "cacheStartStepPercentage", "cacheEndStepPercentage", NULL,
+     NULL, NULL, 0},
+    {"controlNet[]", R_ORDER, "startStep", "endStep", NULL, NULL, NULL, 0},
+    {"controlNet[]", R_AT_MOST_STEPS, "endStep", NULL, NULL, NULL, NULL, 0},
+    {"controlNet[]", R_ORDER, "startStepPercentage", "endStepPercentage", NULL, NULL, NULL, 0},
+    {"pulid", R_BELOW_STEPS, "CFGstartStep", NULL, NULL, NULL, NULL, 0},
+    {"inputs", R_NEEDS, "maskImage", "seedImage", NULL, NULL, NULL, 0},
+    {"", R_NEEDS_VALUE, "layerDiffuse", "outputFormat", transparent_formats, "JPG",
+     "transparency needs an alpha channel", 0},
+    {"", R_NEEDS_VALUE, "acePlusPlus", "model", flux_fill, NULL,
+     "the spec requires FLUX Fill for ACE++", 1},
+};
+
+struct rctx {
+    json_object *task, *errors;
+    int count, max, oom;
+};
+
+/* 1 and *out when obj has key as an integer (1.0 counts, as in the schema). */
+static int get_int(json_object *obj, const char *key, int64_t *out)
+{
+    json_object *v;
+    double d;
+
+    if (!obj || !json_object_object_get_ex(obj, key, &v))
+        return 0;
+    if (json_object_is_type(v, json_type_int)) {
+        *out = json_object_get_int64(v);
+        return *out != INT64_MIN && *out != INT64_MAX;
+    }
+    if (!json_object_is_type(v, json_type_double))
+        return 0;
+    d = json_object_get_double(v);
+    if (!isfinite(d) || d != floor(d) || fabs(d) > 9007199254740992.0)
+        return 0;
+    *out = (int64_t)d;
+    return 1;
+}
+
+/* Appends an error; min/max are added when has_min/has_max. Returns -1 when the cap is reached
+ * or memory ran out (both stop the checks). */
+__attribute__((format(printf, 8, 9))) static int add(struct rctx *r, const char *code,
+                                                     const char *param, int has_min, int64_t min,
+                                                     int has_max, int64_t max, const char *fmt, ...)
+{
+    char msg[512];
+    json_object *e, *v;
+    va_list ap;
+
+    if (r->count >= r->max)
+        return -1;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (!(e = rw_errors_add(r->errors, code, param, "%s", msg)))
+        goto oom;
+    r->count++;
+    if (has_min) {
+        if (!(v = json_object_new_int64(min)) || json_object_object_add(e, "min", v) != 0)
+            goto oom_v;
+    }
+    if (has_max) {
+        if (!(v = json_object_new_int64(max)) || json_object_object_add(e, "max", v) != 0)
+            goto oom_v;
+    }
+    return r->count >= r->max ? -1 : 0;
+oom_v:
+    json_object_put(v);
+oom:
+    r->oom = 1;
+    return -1;
+}
+
+static int add_allowed(struct rctx *r, const struct rule *ru)
+{
+    json_object *e = json_object_array_get_idx(r->errors, json_object_array_length(r->errors) - 1);
+    json_object *arr = json_object_new_array(), *s;
+
+    if (!arr)
+        goto oom;
+    for (const char *const *v = ru->values; *v; v++) {
+        if (!(s = json_object_new_string(*v)) || json_object_array_add(arr, s) != 0) {
+            json_object_put(s);
+            goto oom;
+        }
+    }
+    if (json_object_object_add(e, "allowed", arr) != 0)
+        goto oom;
+    return 0;
+oom:
+    json_object_put(arr);
+    r->oom = 1;
+    return -1;
+}
+
+static void join(char *buf, size_t len, const char *prefix, const char *key)
+{
+    snprintf(buf, len, "%s%s%s", prefix, *prefix ? "." : "", key);
+}
+
+/* Checks one rule on one object (obj, named prefix in paths). Returns -1 to stop. */
+static int check(struct rctx *r, const struct rule *ru, json_object *obj, const char *prefix)
+{
+    char pa[160], pb[160], list[160];
+    int64_t a, b, steps;
+    json_object *va, *vb;
+    const char *val;
+    size_t pos = 0;
+    int given;
+
+    if (r->count >= r->max)
+        return -1;
+
+    join(pa, sizeof(pa), prefix, ru->a);
+    join(pb, sizeof(pb), prefix, ru->b ? ru->b : "");
+    switch (ru->kind) {
+    case R_ORDER:
+        if (get_int(obj, ru->a, &a) && get_int(obj, ru->b, &b) && b <= a)
+            return add(r, RW_E_INVALID_PARAMETER, pb, 1, a + 1, 0, 0,
+                       "%s %lld must be greater than %s %lld", pb, (long long)b, pa, (long long)a);
+        return 0;
+    case R_AT_MOST_STEPS:
+        if (get_int(obj, ru->a, &a) && get_int(r->task, "steps", &steps) && a > steps)
+            return add(r, RW_E_INVALID_PARAMETER, pa, 0, 0, 1, steps,
+                       "%s %lld is greater than steps %lld; it must be at most steps", pa,
+                       (long long)a, (long long)steps);
+        return 0;
+    case R_BELOW_STEPS:
+        if (get_int(obj, ru->a, &a) && get_int(r->task, "steps", &steps) && a >= steps)
+            return add(r, RW_E_INVALID_PARAMETER, pa, 0, 0, 1, steps - 1,
+                       "%s %lld must be less than steps %lld", pa, (long long)a, (long long)steps);
+        return 0;
+    case R_NEEDS:
+        if (json_object_object_get_ex(obj, ru->a, NULL) &&
+            !json_object_object_get_ex(obj, ru->b, NULL))
+            return add(r, RW_E_MISSING_PARAMETER, pb, 0, 0, 0, 0, "%s is required when %s is given",
+                       pb, pa);
+        return 0;
+    case R_NEEDS_VALUE:
+        if (!json_object_object_get_ex(obj, ru->a, &va) ||
+            (json_object_is_type(va, json_type_boolean) && !json_object_get_boolean(va)))
+            return 0;
+        given = json_object_object_get_ex(obj, ru->b, &vb);
+        if (given && !json_object_is_type(vb, json_type_string))
+            return 0; /* the schema reports the type */
+        if (!(val = given ? json_object_get_string(vb) : ru->dflt))
+            return 0;
+        for (const char *const *v = ru->values; *v; v++)
+            if (strcmp(val, *v) == 0)
+                return 0;
+        list[0] = '\0';
+        for (const char *const *v = ru->values; *v && pos < sizeof(list); v++)
+            pos += (size_t)snprintf(list + pos, sizeof(list) - pos, "%s%s",
+                                    v == ru->values ? ""
+                                    : v[1]          ? ", "
+                                                    : " or ",
+                                    *v);
+        add(r, RW_E_CONFLICTING, ru->report_a ? pa : pb, 0, 0, 0, 0,
+            "%s needs %s %s (%s); %s is %s%s", pa, pb, list, ru->why, pb, val,
+            given ? "" : " (the default)");
+        if (r->oom || add_allowed(r, ru) < 0)
+            return -1;
+        return r->count >= r->max ? -1 : 0;
+    }
+    return 0;
+}
+
+int rw_rules_check(json_object *task, json_object *errors, int max)
+{
+    struct rctx r = {task, errors, 0, max, 0};
+
+    if (!json_object_is_type(task, json_type_object) || max <= 0)
+        return 0;
+    for (size_t k = 0; k < sizeof(rules) / sizeof(rules[0]); k++) {
+        const struct rule *ru = &rules[k];
+        size_t wlen = strlen(ru->where);
+        json_object *obj = task;
+        char name[64], prefix[96];
+        int rc = 0;
+
+        if (wlen == 0) {
+            rc = check(&r, ru, task, "");
+        } else if (ru->where[wlen - 1] == ']') {
+            snprintf(name, sizeof(name), "%.*s", (int)(wlen - 2), ru->where);
+            if (json_object_object_get_ex(task, name, &obj) &&
+                json_object_is_type(obj, json_type_array)) {
+                size_t n = json_object_array_length(obj);
+                for (size_t i = 0; i < n && rc == 0; i++) {
+                    json_object *item = json_object_array_get_idx(obj, i);
+                    if (!json_object_is_type(item, json_type_object))
+                        continue;
+                    snprintf(prefix, sizeof(prefix), "%s[%zu]", name, i);
+                    rc = check(&r, ru, item, prefix);
+                }
+            }
+        } else if (json_object_object_get_ex(task, ru->where, &obj) &&
+                   json_object_is_type(obj, json_type_object)) {
+            rc = check(&r, ru, obj, ru->where);
+        }
+        if (rc < 0)
+            break;
+    }
+    return r.oom ? -1 : r.count;
+}

@@ -1,0 +1,842 @@
+/* Task validation, validating half: runs a compiled schema over one task, then the prose rules,
+ * collecting one Runware-style error per violation. */
+#include "rw_schema.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "rw_errors.h"
+#include "rw_rules.h"
+#include "rw_schema_format.h"
+#include "rw_schema_internal.h"
+
+#define VALIDATE_DEPTH 128 /* schema applications nested while validating ($ref loops) */
+
+struct vctx {
+    json_object *errors; /* NULL: quiet, stop at the first violation and report nothing */
+    int count, max;
+    int full; /* the cap is reached or memory ran out: stop */
+    int oom;
+    char *path; /* parameter path of the value being validated (maintained when reporting) */
+    size_t plen;
+    int depth;
+    const char *cond; /* "when ..." appended to messages under then/else */
+};
+
+#define STOP(c, bad) ((c)->full || (!(c)->errors && (bad)))
+
+/* Reports only when reporting: the arguments (formatted values) are not even computed in
+ * quiet mode. */
+#define FAIL(c, ...) ((c)->errors ? fail((c), __VA_ARGS__) : 1)
+
+/* The optional "min", "max" and "allowed" members of an error. */
+struct xtra {
+    const struct sc_num *nmin, *nmax;
+    int has_imin, has_imax;
+    int64_t imin, imax;
+    const struct sc_enum *allowed;
+};
+
+/* A number of the task, as exact as its JSON text. */
+struct inum {
+    int is_i64; /* i holds the exact value */
+    int64_t i;
+    int have_d; /* d holds it (always when not is_i64) */
+    struct rw_dec d;
+};
+
+static const char *subj(const struct vctx *c)
+{
+    return c->plen ? c->path : "the task";
+}
+
+static int is_ident(const char *k)
+{
+    if (!*k || (*k >= '0' && *k <= '9'))
+        return 0;
+    for (; *k; k++)
+        if (!((*k | 0x20) >= 'a' && (*k | 0x20) <= 'z') && !(*k >= '0' && *k <= '9') && *k != '_' &&
+            *k != '$')
+            return 0;
+    return 1;
+}
+
+static size_t push_key(struct vctx *c, const char *key)
+{
+    size_t old = c->plen;
+
+    if (!c->errors)
+        return old;
+    if (is_ident(key)) {
+        rw_schema_bprintf(c->path, PATH_LEN, &c->plen, "%s%s", old ? "." : "", key);
+    } else {
+        rw_schema_bprintf(c->path, PATH_LEN, &c->plen, "[\"");
+        rw_schema_put_escaped(c->path, PATH_LEN, &c->plen, key, strlen(key), 64);
+        rw_schema_bprintf(c->path, PATH_LEN, &c->plen, "\"]");
+    }
+    return old;
+}
+
+static size_t push_index(struct vctx *c, size_t i)
+{
+    size_t old = c->plen;
+
+    if (c->errors)
+        rw_schema_bprintf(c->path, PATH_LEN, &c->plen, "[%zu]", i);
+    return old;
+}
+
+static void pop(struct vctx *c, size_t old)
+{
+    if (!c->errors)
+        return;
+    c->plen = old;
+    c->path[old] = '\0';
+}
+
+/* Adds key -> v (taken) to e; v NULL means allocation failed. */
+static int add_member(json_object *e, const char *key, json_object *v)
+{
+    if (!v)
+        return -1;
+    if (json_object_object_add(e, key, v) != 0) {
+        json_object_put(v);
+        return -1;
+    }
+    return 0;
+}
+
+static json_object *num_json(const struct sc_num *num)
+{
+    if (num->is_i64)
+        return json_object_new_int64(num->i64);
+    return json_object_new_double_s(strtod(num->text, NULL), num->text);
+}
+
+static json_object *val_json(const struct sc_val *v)
+{
+    json_object *copy = NULL;
+
+    switch (v->type) {
+    case json_type_string:
+        return json_object_new_string_len(v->s, (int)v->slen);
+    case json_type_int:
+    case json_type_double:
+        return num_json(v->num);
+    case json_type_boolean:
+        return json_object_new_boolean(v->b);
+    case json_type_object:
+    case json_type_array:
+        return json_object_deep_copy(v->j, &copy, NULL) == 0 ? copy : NULL;
+    default:
+        return NULL;
+    }
+}
+
+static int add_allowed(json_object *e, const struct sc_enum *en)
+{
+    json_object *arr = json_object_new_array_ext((int)en->n);
+
+    if (!arr)
+        return -1;
+    for (size_t k = 0; k < en->n; k++) {
+        json_object *v = val_json(&en->v[k]);
+        if (!v && en->v[k].type != json_type_null)
+            goto fail;
+        if (json_object_array_add(arr, v) != 0) {
+            json_object_put(v);
+            goto fail;
+        }
+    }
+    return add_member(e, "allowed", arr);
+fail:
+    json_object_put(arr);
+    return -1;
+}
+
+__attribute__((format(printf, 4, 5))) static int fail(struct vctx *c, const char *code,
+                                                      const struct xtra *x, const char *fmt, ...)
+{
+    char msg[MSG_LEN];
+    size_t pos;
+    json_object *e;
+    va_list ap;
+
+    if (!c->errors || c->full)
+        return 1;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    pos = strlen(msg);
+    if (c->cond)
+        rw_schema_bprintf(msg, sizeof(msg), &pos, " %s", c->cond);
+    if (!(e = rw_errors_add(c->errors, code, c->plen ? c->path : NULL, "%s", msg)))
+        goto oom;
+    if (++c->count >= c->max)
+        c->full = 1;
+    if (!x)
+        return 1;
+    if ((x->nmin && add_member(e, "min", num_json(x->nmin)) < 0) ||
+        (x->has_imin && add_member(e, "min", json_object_new_int64(x->imin)) < 0) ||
+        (x->nmax && add_member(e, "max", num_json(x->nmax)) < 0) ||
+        (x->has_imax && add_member(e, "max", json_object_new_int64(x->imax)) < 0) ||
+        (x->allowed && add_allowed(e, x->allowed) < 0))
+        goto oom;
+    return 1;
+oom:
+    c->oom = c->full = 1;
+    return 1;
+}
+
+/* The value for a message: a string quoted (and cut), a number as written, or its kind. */
+static const char *show(json_object *v, char *buf, size_t len)
+{
+    size_t pos = 0;
+    const char *t;
+
+    buf[0] = '\0';
+    switch (json_object_get_type(v)) {
+    case json_type_string:
+        rw_schema_bprintf(buf, len, &pos, "\"");
+        rw_schema_put_escaped(buf, len, &pos, json_object_get_string(v),
+                              (size_t)json_object_get_string_len(v), SHOW_BYTES);
+        rw_schema_bprintf(buf, len, &pos, "\"");
+        break;
+    case json_type_int:
+    case json_type_double:
+        t = json_object_get_string(v);
+        rw_schema_put_escaped(buf, len, &pos, t ? t : "?", t ? strlen(t) : 1, SHOW_BYTES);
+        break;
+    case json_type_boolean:
+        rw_schema_bprintf(buf, len, &pos, "%s", json_object_get_boolean(v) ? "true" : "false");
+        break;
+    case json_type_null:
+        rw_schema_bprintf(buf, len, &pos, "null");
+        break;
+    case json_type_object:
+        rw_schema_bprintf(buf, len, &pos, "(an object)");
+        break;
+    case json_type_array:
+        rw_schema_bprintf(buf, len, &pos, "(an array)");
+        break;
+    }
+    return buf;
+}
+
+static const char *kind_phrase(json_object *v)
+{
+    switch (json_object_get_type(v)) {
+    case json_type_string:
+        return "a string";
+    case json_type_boolean:
+        return "a boolean";
+    case json_type_object:
+        return "an object";
+    case json_type_array:
+        return "an array";
+    case json_type_null:
+        return "null";
+    default:
+        return "a number";
+    }
+}
+
+/* 0 with x set; 1 when the number is outside what json-c holds exactly (an integer it
+ * saturated), 2 when it is not finite; -1 on ENOMEM. */
+static int inum_get(json_object *v, struct inum *x)
+{
+    const char *text;
+    int r;
+
+    x->is_i64 = x->have_d = 0;
+    if (json_object_is_type(v, json_type_int)) {
+        int64_t i = json_object_get_int64(v);
+        uint64_t u;
+
+        if (i == INT64_MIN)
+            return 1;
+        if (i == INT64_MAX && (u = json_object_get_uint64(v)) > (uint64_t)INT64_MAX) {
+            if (u == UINT64_MAX)
+                return 1;
+            text = json_object_get_string(v);
+            if (!text)
+                return -1;
+            if ((r = rw_dec_parse(&x->d, text, strlen(text))) < 0)
+                return r == -2 ? -1 : 1;
+            x->have_d = 1;
+            return 0;
+        }
+        x->is_i64 = 1;
+        x->i = i;
+        return 0;
+    }
+    if (!isfinite(json_object_get_double(v)))
+        return 2;
+    /* The text that will be submitted: the producer's own for a parsed number. */
+    if (!(text = json_object_get_string(v)))
+        return -1;
+    if ((r = rw_dec_parse(&x->d, text, strlen(text))) < 0)
+        return r == -2 ? -1 : 2;
+    x->have_d = 1;
+    x->is_i64 = rw_dec_to_i64(&x->d, &x->i);
+    return 0;
+}
+
+static const struct rw_dec *inum_dec(struct inum *x)
+{
+    if (!x->have_d) {
+        rw_dec_from_i64(&x->d, x->i);
+        x->have_d = 1;
+    }
+    return &x->d;
+}
+
+static int inum_cmp(struct inum *x, const struct sc_num *b)
+{
+    if (x->is_i64 && b->is_i64)
+        return (x->i > b->i64) - (x->i < b->i64);
+    return rw_dec_cmp(inum_dec(x), &b->d);
+}
+
+static int inum_multiple(struct inum *x, const struct sc_num *m)
+{
+    if (x->is_i64 && m->is_i64 && m->i64 > 0)
+        return x->i % m->i64 == 0;
+    return rw_dec_is_multiple(inum_dec(x), &m->div);
+}
+
+static int type_ok(unsigned types, json_object *v, const struct inum *x)
+{
+    switch (json_object_get_type(v)) {
+    case json_type_null:
+        return (types & T_NULL) != 0;
+    case json_type_boolean:
+        return (types & T_BOOLEAN) != 0;
+    case json_type_object:
+        return (types & T_OBJECT) != 0;
+    case json_type_array:
+        return (types & T_ARRAY) != 0;
+    case json_type_string:
+        return (types & T_STRING) != 0;
+    default:
+        if (types & T_NUMBER)
+            return 1;
+        if (!(types & T_INTEGER))
+            return 0;
+        /* 2020-12: an integer is a number with a zero fractional part, so 1.0 and 1e2 are. */
+        return x->is_i64 || (x->have_d && rw_dec_is_integer(&x->d));
+    }
+}
+
+static int enum_has(const struct sc_enum *e, json_object *v, struct inum *x)
+{
+    size_t k, lo = 0, hi;
+    const char *s;
+    size_t len;
+
+    switch (json_object_get_type(v)) {
+    case json_type_string:
+        s = json_object_get_string(v);
+        len = (size_t)json_object_get_string_len(v);
+        for (hi = e->nsorted; lo < hi;) {
+            size_t mid = (lo + hi) / 2;
+            int r = rw_schema_cmp_bytes(s, len, e->sorted[mid]->s, e->sorted[mid]->slen);
+            if (r == 0)
+                return 1;
+            if (r < 0)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        return 0;
+    case json_type_int:
+    case json_type_double:
+        for (k = 0; k < e->n; k++)
+            if ((e->v[k].type == json_type_int || e->v[k].type == json_type_double) &&
+                inum_cmp(x, e->v[k].num) == 0)
+                return 1;
+        return 0;
+    case json_type_boolean:
+        for (k = 0; k < e->n; k++)
+            if (e->v[k].type == json_type_boolean && e->v[k].b == json_object_get_boolean(v))
+                return 1;
+        return 0;
+    case json_type_null:
+        for (k = 0; k < e->n; k++)
+            if (e->v[k].type == json_type_null)
+                return 1;
+        return 0;
+    default:
+        for (k = 0; k < e->n; k++)
+            if (e->v[k].j && json_object_equal(v, e->v[k].j))
+                return 1;
+        return 0;
+    }
+}
+
+static int v_node(const struct sc_node *n, json_object *v, struct vctx *c);
+
+static int v_number(const struct sc_node *n, json_object *v, struct inum *x, struct vctx *c)
+{
+    char vb[SHOW_BYTES + 16];
+    struct xtra range = {.nmin = n->min, .nmax = n->max};
+    int bad = 0;
+
+    if (n->min && inum_cmp(x, n->min) < 0)
+        bad += FAIL(c, RW_E_INVALID_PARAMETER, &range, "%s %s is less than the minimum %s", subj(c),
+                    show(v, vb, sizeof(vb)), n->min->text);
+    else if (n->max && inum_cmp(x, n->max) > 0)
+        bad += FAIL(c, RW_E_INVALID_PARAMETER, &range, "%s %s is greater than the maximum %s",
+                    subj(c), show(v, vb, sizeof(vb)), n->max->text);
+    if (STOP(c, bad))
+        return bad;
+    if (n->xmin && inum_cmp(x, n->xmin) <= 0)
+        bad += FAIL(c, RW_E_INVALID_PARAMETER, NULL, "%s %s must be greater than %s", subj(c),
+                    show(v, vb, sizeof(vb)), n->xmin->text);
+    else if (n->xmax && inum_cmp(x, n->xmax) >= 0)
+        bad += FAIL(c, RW_E_INVALID_PARAMETER, NULL, "%s %s must be less than %s", subj(c),
+                    show(v, vb, sizeof(vb)), n->xmax->text);
+    if (STOP(c, bad))
+        return bad;
+    if (n->mult && !inum_multiple(x, n->mult))
+        bad += FAIL(c, RW_E_INVALID_PARAMETER, NULL, "%s %s is not a multiple of %s", subj(c),
+                    show(v, vb, sizeof(vb)), n->mult->text);
+    return bad;
+}
+
+static size_t count_code_points(const char *s, size_t len)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < len; i++)
+        n += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return n;
+}
+
+static int v_string(const struct sc_node *n, json_object *v, struct vctx *c)
+{
+    const char *s = json_object_get_string(v);
+    size_t len = (size_t)json_object_get_string_len(v), cps;
+    struct xtra lim = {.has_imin = n->minlen >= 0,
+                       .imin = n->minlen,
+                       .has_imax = n->maxlen >= 0,
+                       .imax = n->maxlen};
+    char vb[SHOW_BYTES + 16];
+    int bad = 0, r;
+
+    if (n->minlen >= 0 || n->maxlen >= 0) {
+        cps = count_code_points(s, len);
+        if (n->minlen >= 0 && cps < (uint64_t)n->minlen)
+            bad += FAIL(c, RW_E_INVALID_PARAMETER, &lim,
+                        "%s is %zu character%s long; the minimum is %lld", subj(c), cps,
+                        cps == 1 ? "" : "s", (long long)n->minlen);
+        else if (n->maxlen >= 0 && cps > (uint64_t)n->maxlen)
+            bad += FAIL(c, RW_E_INVALID_PARAMETER, &lim,
+                        "%s is %zu characters long; the maximum is %lld", subj(c), cps,
+                        (long long)n->maxlen);
+        if (STOP(c, bad))
+            return bad;
+    }
+    if (n->rx) {
+        if ((r = rw_regex_match(n->rx, s, len)) < 0) {
+            c->oom = c->full = 1;
+            return bad + 1;
+        }
+        if (!r)
+            bad += FAIL(c, RW_E_INVALID_PARAMETER, NULL, "%s %s does not match the pattern /%s/",
+                        subj(c), show(v, vb, sizeof(vb)), n->pattern);
+        if (STOP(c, bad))
+            return bad;
+    }
+    if (n->format == FMT_UUID && !rw_format_uuid(s, len))
+        bad += FAIL(c, RW_E_INVALID_PARAMETER, NULL,
+                    "%s %s is not a UUID (8-4-4-4-12 hexadecimal digits)", subj(c),
+                    show(v, vb, sizeof(vb)));
+    else if (n->format == FMT_URI && !rw_format_uri(s, len))
+        bad += FAIL(c, RW_E_INVALID_PARAMETER, NULL,
+                    "%s %s is not an absolute URI (scheme:..., e.g. https://host/path)", subj(c),
+                    show(v, vb, sizeof(vb)));
+    return bad;
+}
+
+static int v_array(const struct sc_node *n, json_object *v, struct vctx *c)
+{
+    size_t len = json_object_array_length(v), k, j;
+    struct xtra lim = {.has_imin = n->minitems >= 0,
+                       .imin = n->minitems,
+                       .has_imax = n->maxitems >= 0,
+                       .imax = n->maxitems};
+    int bad = 0;
+
+    if (n->minitems >= 0 && len < (uint64_t)n->minitems)
+        bad += FAIL(c, RW_E_INVALID_PARAMETER, &lim, "%s has %zu item%s; the minimum is %lld",
+                    subj(c), len, len == 1 ? "" : "s", (long long)n->minitems);
+    else if (n->maxitems >= 0 && len > (uint64_t)n->maxitems)
+        bad += FAIL(c, RW_E_INVALID_PARAMETER, &lim, "%s has %zu items; the maximum is %lld",
+                    subj(c), len, (long long)n->maxitems);
+    if (STOP(c, bad))
+        return bad;
+    for (k = 1; n->unique && k < len; k++) {
+        for (j = 0; j < k; j++) {
+            if (json_object_equal(json_object_array_get_idx(v, j),
+                                  json_object_array_get_idx(v, k))) {
+                bad += FAIL(c, RW_E_INVALID_PARAMETER, NULL,
+                            "%s has duplicate items (%zu and %zu); items must be unique", subj(c),
+                            j, k);
+                if (STOP(c, bad))
+                    return bad;
+                k = len;
+                break;
+            }
+        }
+    }
+    for (k = 0; n->items && k < len; k++) {
+        size_t old = push_index(c, k);
+        bad += v_node(n->items, json_object_array_get_idx(v, k), c);
+        pop(c, old);
+        if (STOP(c, bad))
+            return bad;
+    }
+    return bad;
+}
+
+static const struct sc_prop *find_prop(const struct sc_node *n, const char *key)
+{
+    size_t lo = 0, hi = n->nprops;
+
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int r = strcmp(key, n->props[mid].name);
+        if (r == 0)
+            return &n->props[mid];
+        if (r < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+static int fail_unknown(const struct sc_node *n, const char *key, struct vctx *c)
+{
+    for (size_t k = 0; k < n->nprops; k++)
+        if (strcasecmp(key, n->props[k].name) == 0)
+            return FAIL(c, RW_E_UNKNOWN_PARAMETER, NULL,
+                        "%s is not a known parameter (did you mean %s?)", subj(c),
+                        n->props[k].name);
+    return FAIL(c, RW_E_UNKNOWN_PARAMETER, NULL, "%s is not a known parameter", subj(c));
+}
+
+static int v_object(const struct sc_node *n, json_object *v, struct vctx *c)
+{
+    int bad = 0;
+    size_t k, j, old;
+
+    for (k = 0; k < n->nreq; k++) {
+        if (json_object_object_get_ex(v, n->req[k], NULL))
+            continue;
+        old = push_key(c, n->req[k]);
+        bad += FAIL(c, RW_E_MISSING_PARAMETER, NULL, "%s is required", subj(c));
+        pop(c, old);
+        if (STOP(c, bad))
+            return bad;
+    }
+    if (n->nprops || n->addl) {
+        json_object_object_foreach(v, key, val)
+        {
+            const struct sc_prop *p = find_prop(n, key);
+
+            old = push_key(c, key);
+            if (p && p->node->boolean == 0)
+                bad += FAIL(c, c->cond ? RW_E_CONFLICTING : RW_E_UNKNOWN_PARAMETER, NULL,
+                            "%s is not allowed", subj(c));
+            else if (p)
+                bad += v_node(p->node, val, c);
+            else if (n->addl && n->addl->boolean == 0)
+                bad += fail_unknown(n, key, c);
+            else if (n->addl)
+                bad += v_node(n->addl, val, c);
+            pop(c, old);
+            if (STOP(c, bad))
+                return bad;
+        }
+    }
+    for (k = 0; k < n->ndeps; k++) {
+        if (!json_object_object_get_ex(v, n->deps[k].name, NULL))
+            continue;
+        for (j = 0; j < n->deps[k].n; j++) {
+            if (json_object_object_get_ex(v, n->deps[k].req[j], NULL))
+                continue;
+            old = push_key(c, n->deps[k].name);
+            bad += FAIL(c, RW_E_CONFLICTING, NULL, "%s requires %s, which is missing", subj(c),
+                        n->deps[k].req[j]);
+            pop(c, old);
+            if (STOP(c, bad))
+                return bad;
+        }
+    }
+    if (n->minprops >= 0 || n->maxprops >= 0) {
+        size_t cnt = (size_t)json_object_object_length(v);
+        struct xtra lim = {.has_imin = n->minprops >= 0,
+                           .imin = n->minprops,
+                           .has_imax = n->maxprops >= 0,
+                           .imax = n->maxprops};
+        if (n->minprops >= 0 && cnt < (uint64_t)n->minprops)
+            bad += FAIL(c, RW_E_INVALID_PARAMETER, &lim, "%s has %zu members; the minimum is %lld",
+                        subj(c), cnt, (long long)n->minprops);
+        else if (n->maxprops >= 0 && cnt > (uint64_t)n->maxprops)
+            bad += FAIL(c, RW_E_INVALID_PARAMETER, &lim, "%s has %zu members; the maximum is %lld",
+                        subj(c), cnt, (long long)n->maxprops);
+    }
+    return bad;
+}
+
+/* 1 when v is valid against n, 0 when not, -1 on ENOMEM (recorded in c). Reports nothing. */
+static int quiet_ok(const struct sc_node *n, json_object *v, struct vctx *c)
+{
+    struct vctx q = *c;
+    int bad;
+
+    q.errors = NULL;
+    q.full = q.oom = 0;
+    bad = v_node(n, v, &q);
+    if (q.oom) {
+        c->oom = c->full = 1;
+        return -1;
+    }
+    return bad == 0;
+}
+
+static int v_alt(const struct sc_alt *a, json_object *v, struct inum *x, struct vctx *c, int one)
+{
+    char vb[SHOW_BYTES + 16];
+    size_t k, matched = 0, cand = 0, last = 0;
+    int r;
+
+    if (a->kind == ALT_ENUM) {
+        struct xtra xt = {.allowed = a->en};
+        if (enum_has(a->en, v, x))
+            return 0;
+        return FAIL(c, RW_E_INVALID_PARAMETER, &xt, "%s %s is not one of %s", subj(c),
+                    show(v, vb, sizeof(vb)), a->en->list);
+    }
+    for (k = 0; k < a->n; k++) {
+        if ((r = quiet_ok(a->b[k], v, c)) < 0)
+            return 1;
+        if (r && (++matched > 1 || !one))
+            break;
+    }
+    if (one ? matched == 1 : matched > 0)
+        return 0;
+    if (!c->errors)
+        return 1;
+    if (matched > 1)
+        return FAIL(c, RW_E_INVALID_PARAMETER, NULL,
+                    "%s %s matches more than one of %s; it must match exactly one", subj(c),
+                    show(v, vb, sizeof(vb)), a->desc);
+    if (a->kind == ALT_FORMS)
+        return FAIL(c, RW_E_INVALID_PARAMETER, NULL, "%s %s is none of the accepted forms: %s",
+                    subj(c), show(v, vb, sizeof(vb)), a->desc);
+    /* An object or array that only one alternative takes: that one's errors point inside it. */
+    for (k = 0; k < a->n && (json_object_is_type(v, json_type_object) ||
+                             json_object_is_type(v, json_type_array));
+         k++) {
+        if (!a->branch_types[k] || type_ok(a->branch_types[k], v, x)) {
+            cand++;
+            last = k;
+        }
+    }
+    if (cand == 1 && (r = v_node(a->b[last], v, c)) > 0)
+        return r;
+    return FAIL(c, RW_E_INVALID_PARAMETER, NULL, "%s %s matches none of its alternatives: %s",
+                subj(c), show(v, vb, sizeof(vb)), a->desc);
+}
+
+static int v_not(const struct sc_node *n, json_object *v, struct vctx *c)
+{
+    const struct sc_node *nt = n->not_;
+    char list[MSG_LEN], vb[SHOW_BYTES + 16];
+    size_t pos = 0, old, k;
+    int r, bad;
+
+    if ((r = quiet_ok(nt, v, c)) <= 0)
+        return r < 0;
+    if (!c->errors)
+        return 1;
+    /* {"not": {"required": [a, b]}}: a and b exclude each other. */
+    if (nt->boolean < 0 && nt->kw == KW_REQUIRED && nt->nreq >= 2 &&
+        json_object_is_type(v, json_type_object)) {
+        list[0] = '\0';
+        for (k = 0; k < nt->nreq; k++) {
+            old = push_key(c, nt->req[k]);
+            rw_schema_join(list, sizeof(list), &pos, k, nt->nreq, "and", c->path);
+            pop(c, old);
+        }
+        old = push_key(c, nt->req[nt->nreq - 1]);
+        bad = FAIL(c, RW_E_CONFLICTING, NULL, "%s cannot be used together; give only one of them",
+                   list);
+        pop(c, old);
+        return bad;
+    }
+    return FAIL(c, RW_E_INVALID_PARAMETER, NULL, "%s %s matches a schema it must not match",
+                subj(c), show(v, vb, sizeof(vb)));
+}
+
+static int fail_type(const struct sc_node *n, json_object *v, struct vctx *c)
+{
+    char want[128], vb[SHOW_BYTES + 16];
+    enum json_type jt = json_object_get_type(v);
+
+    rw_schema_type_phrase(n->types, want, sizeof(want));
+    if ((jt == json_type_int || jt == json_type_double) && (n->types & T_INTEGER))
+        return FAIL(c, RW_E_INVALID_PARAMETER, NULL, "%s %s is not an integer", subj(c),
+                    show(v, vb, sizeof(vb)));
+    if (jt == json_type_object || jt == json_type_array || jt == json_type_null)
+        return FAIL(c, RW_E_INVALID_PARAMETER, NULL, "%s is %s; expected %s", subj(c),
+                    kind_phrase(v), want);
+    return FAIL(c, RW_E_INVALID_PARAMETER, NULL, "%s %s is %s; expected %s", subj(c),
+                show(v, vb, sizeof(vb)), kind_phrase(v), want);
+}
+
+static int v_node(const struct sc_node *n, json_object *v, struct vctx *c)
+{
+    struct inum x = {0};
+    char vb[SHOW_BYTES + 16];
+    enum json_type jt = json_object_get_type(v);
+    int bad = 0, r;
+    size_t k;
+
+    if (n->boolean >= 0)
+        return n->boolean ? 0
+                          : FAIL(c, c->cond ? RW_E_CONFLICTING : RW_E_INVALID_PARAMETER, NULL,
+                                 "%s is not allowed", subj(c));
+    if (c->depth >= VALIDATE_DEPTH)
+        return FAIL(c, RW_E_INVALID_PARAMETER, NULL, "%s is nested too deeply to validate",
+                    subj(c));
+    c->depth++;
+    if (jt == json_type_int || jt == json_type_double) {
+        if ((r = inum_get(v, &x)) < 0) {
+            c->oom = c->full = 1;
+            bad++;
+            goto out;
+        }
+        if (r > 0) {
+            bad += r == 1 ? FAIL(c, RW_E_INVALID_PARAMETER, NULL,
+                                 "%s is outside the 64-bit integer range", subj(c))
+                          : FAIL(c, RW_E_INVALID_PARAMETER, NULL, "%s %s is not a finite number",
+                                 subj(c), show(v, vb, sizeof(vb)));
+            goto out;
+        }
+    }
+    if (n->ref && (bad += v_node(n->ref, v, c), STOP(c, bad)))
+        goto out;
+    if ((n->kw & KW_TYPE) && !type_ok(n->types, v, &x)) {
+        bad += fail_type(n, v, c);
+        goto out;
+    }
+    if ((n->types & ~T_NULL) == T_INTEGER && (jt == json_type_int || jt == json_type_double) &&
+        !x.is_i64 && !(n->min && inum_cmp(&x, n->min) < 0) &&
+        !(n->max && inum_cmp(&x, n->max) > 0)) {
+        struct xtra xt = {.nmin = n->min ? n->min : NULL,
+                          .nmax = n->max ? n->max : NULL,
+                          .has_imin = !n->min,
+                          .imin = -INT64_MAX,
+                          .has_imax = !n->max,
+                          .imax = INT64_MAX};
+        bad += FAIL(c, RW_E_INVALID_PARAMETER, &xt, "%s %s is outside the 64-bit integer range",
+                    subj(c), show(v, vb, sizeof(vb)));
+        goto out;
+    }
+    if (n->en && !enum_has(n->en, v, &x)) {
+        struct xtra xt = {.allowed = n->en};
+        if (n->kw & KW_CONST)
+            bad += FAIL(c, RW_E_INVALID_PARAMETER, &xt, "%s %s must be %s", subj(c),
+                        show(v, vb, sizeof(vb)), n->en->v[0].text);
+        else
+            bad += FAIL(c, RW_E_INVALID_PARAMETER, &xt, "%s %s is not one of %s", subj(c),
+                        show(v, vb, sizeof(vb)), n->en->list);
+        goto out;
+    }
+    switch (jt) {
+    case json_type_int:
+    case json_type_double:
+        if (n->kw & KW_NUMERIC)
+            bad += v_number(n, v, &x, c);
+        break;
+    case json_type_string:
+        if (n->kw & (KW_LENGTH | KW_PATTERN | KW_FORMAT))
+            bad += v_string(n, v, c);
+        break;
+    case json_type_array:
+        if (n->kw & (KW_COUNT | KW_ITEMS))
+            bad += v_array(n, v, c);
+        break;
+    case json_type_object:
+        if (n->kw & (KW_REQUIRED | KW_PROPS | KW_ADDL | KW_DEPREQ | KW_COUNT))
+            bad += v_object(n, v, c);
+        break;
+    default:
+        break;
+    }
+    if (STOP(c, bad))
+        goto out;
+    for (k = 0; k < n->nall; k++)
+        if ((bad += v_node(n->all[k], v, c), STOP(c, bad)))
+            goto out;
+    if (n->any.n && (bad += v_alt(&n->any, v, &x, c, 0), STOP(c, bad)))
+        goto out;
+    if (n->one.n && (bad += v_alt(&n->one, v, &x, c, 1), STOP(c, bad)))
+        goto out;
+    if (n->not_ && (bad += v_not(n, v, c), STOP(c, bad)))
+        goto out;
+    if (n->if_) {
+        const struct sc_node *branch;
+        const char *saved = c->cond;
+
+        if ((r = quiet_ok(n->if_, v, c)) < 0) {
+            bad++;
+            goto out;
+        }
+        branch = r ? n->then_ : n->else_;
+        if (branch) {
+            if (r ? n->then_cond : n->else_cond)
+                c->cond = r ? n->then_cond : n->else_cond;
+            bad += v_node(branch, v, c);
+            c->cond = saved;
+        }
+    }
+out:
+    if (x.have_d)
+        rw_dec_free(&x.d);
+    c->depth--;
+    return bad;
+}
+
+int rw_schema_validate(const struct rw_schema *schema, json_object *task, json_object *errors)
+{
+    char path[PATH_LEN];
+    struct vctx c;
+    int r;
+
+    if (!schema || !task || !errors)
+        return -1;
+    memset(&c, 0, sizeof(c));
+    c.errors = errors;
+    c.max = RW_SCHEMA_MAX_ERRORS;
+    c.path = path;
+    path[0] = '\0';
+    v_node(schema->root, task, &c);
+    if (c.oom)
+        return -1;
+    if (c.count < c.max) {
+        if ((r = rw_rules_check(task, errors, c.max - c.count)) < 0)
+            return -1;
+        c.count += r;
+    }
+    return c.count;
+}
