@@ -21,7 +21,7 @@ int rwd_complete_item(struct rwd_store *st, const char *uuid, json_object *item,
     json = json_object_to_json_string_ext(item,
                                           JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     if (json && (tail = rw_record_tail(NULL, rwd_now_ms())))
-        rc = rwd_store_complete(st, uuid, img, json, strlen(json), tail, NULL, 0, cb, arg);
+        rc = rwd_store_complete(st, uuid, img, json, strlen(json), tail, cb, arg);
     free(tail);
     return rc;
 }
@@ -44,7 +44,7 @@ int rwd_complete_errors(struct rwd_store *st, const char *uuid, json_object *err
         }
     }
     if ((tail = rw_record_tail(copy, rwd_now_ms())))
-        rc = rwd_store_complete(st, uuid, NULL, NULL, 0, tail, NULL, 0, cb, arg);
+        rc = rwd_store_complete(st, uuid, NULL, NULL, 0, tail, cb, arg);
 out:
     free(tail);
     json_object_put(copy);

@@ -1,9 +1,10 @@
 /* Takes jobs from Redis, validates them, registers them and hands them to submit, or writes
  * their error record.
  *
- * Jobs move atomically from the jobs list to this instance's processing list, where they stay
- * until Runware acknowledges them or their error record is written: a crash loses nothing, and
- * the next start puts them back in the queue. */
+ * A job moves atomically from the jobs list to this instance's processing list, and leaves it
+ * only in the same step that either writes its error record or registers its task (with the
+ * taskUUID it was given) in the submitting set. A crash therefore loses nothing: the next start
+ * queues the processing list again and submits the submitting set again. */
 #include "intake.h"
 
 #include <string.h>
@@ -119,11 +120,9 @@ static void on_registered(redisReply *reply, void *arg)
     }
     switch (reply->integer) {
     case RWD_REG_OK:
-    case RWD_REG_READOPTED:
-        log_debug("task %s: registered%s", c->uuid,
-                  reply->integer == RWD_REG_READOPTED ? " again after a restart" : "");
-        if (rwd_submit_add(c->in->sub, c->uuid, c->body, c->bodylen, c->raw, c->rawlen) < 0)
-            log_warnx("task %s: out of memory; the job stays in the processing list", c->uuid);
+        log_debug("task %s: registered", c->uuid);
+        if (rwd_submit_add(c->in->sub, c->uuid, c->body, c->bodylen) < 0)
+            log_warnx("task %s: out of memory; a restart submits it", c->uuid);
         c->body = NULL;
         job_done(c);
         break;
@@ -198,8 +197,8 @@ static void handle_job(struct rwd_intake *in, const char *raw, size_t len)
     } else if (prepare(c, &job, &head) < 0) {
         in->busy--;
         goto nomem;
-    } else if (rwd_store_register(in->st, c->uuid, c->list, c->number_results, head, c->taken_ms, 1,
-                                  on_registered, c) < 0) {
+    } else if (rwd_store_register(in->st, c->uuid, c->list, c->number_results, head, c->taken_ms,
+                                  c->raw, c->rawlen, c->body, c->bodylen, on_registered, c) < 0) {
         on_registered(NULL, c);
     }
     free(head);
@@ -276,6 +275,43 @@ static void pump(struct rwd_intake *in)
         in->taking = true;
 }
 
+static void on_unsubmitted(redisReply *reply, void *arg)
+{
+    struct rwd_intake *in = arg;
+    size_t n = 0;
+
+    in->taking = false;
+    if (!reply)
+        return;
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        log_warnx("intake: cannot read the tasks a previous run left unsubmitted: %s",
+                  reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        retry_later(in);
+        return;
+    }
+    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+        const redisReply *u = reply->element[i], *b = reply->element[i + 1];
+        char *body;
+
+        if (u->type != REDIS_REPLY_STRING || b->type != REDIS_REPLY_STRING ||
+            rwd_submit_has(in->sub, u->str))
+            continue;
+        if ((body = malloc(b->len + 1))) {
+            memcpy(body, b->str, b->len);
+            body[b->len] = '\0';
+        }
+        if (!body || rwd_submit_add(in->sub, u->str, body, b->len) < 0) {
+            log_warnx("task %s: out of memory; a restart submits it", u->str);
+            continue;
+        }
+        n++;
+    }
+    if (n)
+        log_info("intake: %zu tasks a previous run registered are submitted again", n);
+    in->recovered = true;
+    pump(in);
+}
+
 static void on_recovered(redisReply *reply, void *arg)
 {
     struct rwd_intake *in = arg;
@@ -290,9 +326,11 @@ static void on_recovered(redisReply *reply, void *arg)
         return;
     }
     if (reply->integer > 0)
-        log_info("intake: %lld unfinished jobs of a previous run queued again", reply->integer);
-    in->recovered = true;
-    pump(in);
+        log_info("intake: %lld jobs a previous run had taken are queued again", reply->integer);
+    if (rwd_store_unsubmitted(in->st, on_unsubmitted, in) == 0)
+        in->taking = true;
+    else
+        retry_later(in);
 }
 
 void rwd_intake_start(struct rwd_intake *in)

@@ -41,39 +41,55 @@ static struct rwd_script s_reject = {
            "redis.call('LREM', KEYS[1], 1, ARGV[1])\n"
            "return 1\n"};
 
-/* KEYS: task, pending. ARGV: uuid, list, n, head, takenAt, owner, readopt. */
+/* KEYS: task, pending, processing, submitting.
+ * ARGV: uuid, list, n, head, takenAt, owner, raw job, task body.
+ * The job leaves the processing list for the submitting set in the same step: from here on the
+ * task (with the taskUUID it was given) is what a restart resubmits, never the job again. */
 static struct rwd_script s_register = {
     .name = "register",
-    .src = "local st = redis.call('HGET', KEYS[1], 'state')\n"
-           "if st then\n"
-           "  if ARGV[7] == '1' and st == 'queued' and\n"
-           "     redis.call('HGET', KEYS[1], 'owner') == ARGV[6] then return 2 end\n"
-           "  return 0\n"
-           "end\n"
+    .src = "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
            "local t = redis.call('TYPE', ARGV[2])['ok']\n"
            "if t ~= 'none' and t ~= 'list' then return -2 end\n"
            "redis.call('HSET', KEYS[1], 'state', 'queued', 'list', ARGV[2], 'n', ARGV[3],\n"
-           "           'head', ARGV[4], 'takenAt', ARGV[5], 'owner', ARGV[6])\n"
+           "           'head', ARGV[4], 'takenAt', ARGV[5], 'owner', ARGV[6], 'body', ARGV[8])\n"
            "redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])\n"
+           "redis.call('SADD', KEYS[4], ARGV[1])\n"
+           "redis.call('LREM', KEYS[3], 1, ARGV[7])\n"
            "return 1\n"};
 
-/* KEYS: task, processing. ARGV: raw job, now. */
+/* KEYS: task, submitting. ARGV: uuid, now. */
 static struct rwd_script s_acked = {
     .name = "acked",
-    .src = "redis.call('LREM', KEYS[2], 1, ARGV[1])\n"
+    .src = "redis.call('SREM', KEYS[2], ARGV[1])\n"
            "if redis.call('HGET', KEYS[1], 'state') == 'queued' then\n"
            "  redis.call('HSET', KEYS[1], 'state', 'submitted', 'submittedAt', ARGV[2])\n"
+           "  redis.call('HDEL', KEYS[1], 'body')\n"
            "end\n"
            "return 1\n"};
 
-/* KEYS: task, seen, items, pending, processing, default results.
- * ARGV: uuid, imageUUID ('' = error), item, tail, raw job ('' = none), done ttl.
+/* KEYS: submitting. ARGV: task key prefix. The bodies of this instance's tasks that a previous
+ * run registered but did not see acknowledged; finished ones leave the set. */
+static struct rwd_script s_unsubmitted = {
+    .name = "unsubmitted",
+    .src = "local out = {}\n"
+           "for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+           "  local f = redis.call('HMGET', ARGV[1] .. id, 'state', 'body')\n"
+           "  if f[1] == 'queued' and f[2] then\n"
+           "    out[#out + 1] = id; out[#out + 1] = f[2]\n"
+           "  else\n"
+           "    redis.call('SREM', KEYS[1], id)\n"
+           "  end\n"
+           "end\n"
+           "return out\n"};
+
+/* KEYS: task, seen, items, pending, submitting, default results.
+ * ARGV: uuid, imageUUID ('' = error), item, tail, done ttl.
  * The record is head ++ items joined by ',' ++ tail (see rw_record.h); the task then becomes a
  * tombstone (state done) that absorbs late and repeated callbacks until it expires. */
 static struct rwd_script s_complete = {
     .name = "complete",
     .src =
-        "if ARGV[5] ~= '' then redis.call('LREM', KEYS[5], 1, ARGV[5]) end\n"
+        "redis.call('SREM', KEYS[5], ARGV[1])\n"
         "local st = redis.call('HGET', KEYS[1], 'state')\n"
         "if not st then return -1 end\n"
         "if st == 'done' then return 0 end\n"
@@ -90,10 +106,10 @@ static struct rwd_script s_complete = {
         "local ok = redis.pcall('LPUSH', list, rec)\n"
         "if type(ok) == 'table' and ok.err then redis.call('LPUSH', KEYS[6], rec) end\n"
         "redis.call('DEL', KEYS[2], KEYS[3])\n"
-        "redis.call('HDEL', KEYS[1], 'head', 'list', 'n')\n"
+        "redis.call('HDEL', KEYS[1], 'head', 'list', 'n', 'body')\n"
         "redis.call('HSET', KEYS[1], 'state', 'done')\n"
         "redis.call('ZREM', KEYS[4], ARGV[1])\n"
-        "if tonumber(ARGV[6]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[6])\n"
+        "if tonumber(ARGV[5]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[5])\n"
         "else redis.call('DEL', KEYS[1]) end\n"
         "return 2\n"};
 
@@ -124,15 +140,17 @@ struct rwd_store {
     struct rwd_redis *cmd, *block;
     const char *prefix, *instance;
     char done_ttl[16];
-    char jobs[KEYLEN], results[KEYLEN], processing[KEYLEN], pending[KEYLEN], secret[KEYLEN];
+    char jobs[KEYLEN], results[KEYLEN], processing[KEYLEN], submitting[KEYLEN], pending[KEYLEN],
+        secret[KEYLEN], task_prefix[KEYLEN];
 };
 
 struct rwd_store *rwd_store_new(struct rwd_redis *cmd, struct rwd_redis *block,
                                 const struct rw_config *cfg)
 {
     struct rwd_store *st = calloc(1, sizeof(*st));
-    static struct rwd_script *const all[] = {&s_recover, &s_take,     &s_reject, &s_register,
-                                             &s_acked,   &s_complete, &s_secret, &s_claim};
+    static struct rwd_script *const all[] = {&s_recover,  &s_take,  &s_reject,
+                                             &s_register, &s_acked, &s_complete,
+                                             &s_secret,   &s_claim, &s_unsubmitted};
 
     if (!st)
         return NULL;
@@ -146,6 +164,8 @@ struct rwd_store *rwd_store_new(struct rwd_redis *cmd, struct rwd_redis *block,
     if (rw_key(st->jobs, KEYLEN, st->prefix, RW_KEY_JOBS, NULL) < 0 ||
         rw_key(st->results, KEYLEN, st->prefix, RW_KEY_RESULTS, NULL) < 0 ||
         rw_key(st->processing, KEYLEN, st->prefix, RW_KEY_PROCESSING, cfg->instance_id) < 0 ||
+        rw_key(st->submitting, KEYLEN, st->prefix, RW_KEY_SUBMITTING, cfg->instance_id) < 0 ||
+        rw_key(st->task_prefix, KEYLEN, st->prefix, RW_KEY_TASK, "") < 0 ||
         rw_key(st->pending, KEYLEN, st->prefix, RW_KEY_PENDING, NULL) < 0 ||
         rw_key(st->secret, KEYLEN, st->prefix, RW_KEY_SECRET, NULL) < 0) {
         free(st);
@@ -199,62 +219,70 @@ int rwd_store_reject(struct rwd_store *st, const char *raw, size_t rawlen, const
 }
 
 int rwd_store_register(struct rwd_store *st, const char *uuid, const char *list, int n,
-                       const char *head, int64_t taken_ms, int readopt, rwd_redis_cb *cb, void *arg)
+                       const char *head, int64_t taken_ms, const char *raw, size_t rawlen,
+                       const char *body, size_t bodylen, rwd_redis_cb *cb, void *arg)
 {
     char task[KEYLEN], nbuf[16], taken[24];
-    const char *argv[] = {task, st->pending, uuid,         list ? list : st->results, nbuf,
-                          head, taken,       st->instance, readopt ? "1" : "0"};
+    const char *argv[] = {
+        task, st->pending, st->processing, st->submitting, uuid, list ? list : st->results,
+        nbuf, head,        taken,          st->instance,   raw,  body};
+    size_t lens[12];
 
     if (rw_key(task, sizeof(task), st->prefix, RW_KEY_TASK, uuid) < 0)
         return -1;
     snprintf(nbuf, sizeof(nbuf), "%d", n);
     snprintf(taken, sizeof(taken), "%lld", (long long)taken_ms);
-    return rwd_redis_eval(st->cmd, &s_register, cb, arg, 2, 9, argv, NULL);
+    for (int i = 0; i < 10; i++)
+        lens[i] = strlen(argv[i]);
+    lens[10] = rawlen;
+    lens[11] = bodylen;
+    return rwd_redis_eval(st->cmd, &s_register, cb, arg, 4, 12, argv, lens);
 }
 
-int rwd_store_acked(struct rwd_store *st, const char *uuid, const char *raw, size_t rawlen,
-                    int64_t now_ms, rwd_redis_cb *cb, void *arg)
+int rwd_store_acked(struct rwd_store *st, const char *uuid, int64_t now_ms, rwd_redis_cb *cb,
+                    void *arg)
 {
     char task[KEYLEN], now[24];
-    const char *argv[] = {task, st->processing, raw, now};
-    size_t lens[4];
+    const char *argv[] = {task, st->submitting, uuid, now};
 
     if (rw_key(task, sizeof(task), st->prefix, RW_KEY_TASK, uuid) < 0)
         return -1;
     snprintf(now, sizeof(now), "%lld", (long long)now_ms);
-    lens[0] = strlen(task);
-    lens[1] = strlen(st->processing);
-    lens[2] = rawlen;
-    lens[3] = strlen(now);
-    return rwd_redis_eval(st->cmd, &s_acked, cb, arg, 2, 4, argv, lens);
+    return rwd_redis_eval(st->cmd, &s_acked, cb, arg, 2, 4, argv, NULL);
+}
+
+int rwd_store_unsubmitted(struct rwd_store *st, rwd_redis_cb *cb, void *arg)
+{
+    const char *argv[] = {st->submitting, st->task_prefix};
+
+    return rwd_redis_eval(st->cmd, &s_unsubmitted, cb, arg, 1, 2, argv, NULL);
 }
 
 int rwd_store_complete(struct rwd_store *st, const char *uuid, const char *image_uuid,
-                       const char *item, size_t itemlen, const char *tail, const char *raw,
-                       size_t rawlen, rwd_redis_cb *cb, void *arg)
+                       const char *item, size_t itemlen, const char *tail, rwd_redis_cb *cb,
+                       void *arg)
 {
     char task[KEYLEN], seen[KEYLEN], items[KEYLEN];
     const char *argv[] = {task,
                           seen,
                           items,
                           st->pending,
-                          st->processing,
+                          st->submitting,
                           st->results,
                           uuid,
                           image_uuid ? image_uuid : "",
                           item ? item : "",
                           tail,
-                          raw ? raw : "",
                           st->done_ttl};
-    size_t lens[12];
+    size_t lens[11];
 
     if (rw_key(task, KEYLEN, st->prefix, RW_KEY_TASK, uuid) < 0 ||
         rw_key(seen, KEYLEN, st->prefix, RW_KEY_TASK_SEEN, uuid) < 0 ||
         rw_key(items, KEYLEN, st->prefix, RW_KEY_TASK_ITEMS, uuid) < 0)
         return -1;
-    for (int i = 0; i < 12; i++)
-        lens[i] = i == 8 ? (item ? itemlen : 0) : i == 10 ? (raw ? rawlen : 0) : strlen(argv[i]);
-    return rwd_redis_eval(st->cmd, &s_complete, cb, arg, 6, 12, argv, lens);
+    for (int i = 0; i < 11; i++)
+        lens[i] = i == 8 ? (item ? itemlen : 0) : strlen(argv[i]);
+    return rwd_redis_eval(st->cmd, &s_complete, cb, arg, 6, 11, argv, lens);
 }
 
 int rwd_store_secret(struct rwd_store *st, const char *candidate, rwd_redis_cb *cb, void *arg)
@@ -267,13 +295,11 @@ int rwd_store_secret(struct rwd_store *st, const char *candidate, rwd_redis_cb *
 int rwd_store_claim_stale(struct rwd_store *st, int64_t cutoff_ms, int64_t now_ms, int max,
                           rwd_redis_cb *cb, void *arg)
 {
-    char cutoff[24], now[24], n[16], task_prefix[KEYLEN];
-    const char *argv[] = {st->pending, cutoff, now, n, task_prefix};
+    char cutoff[24], now[24], n[16];
+    const char *argv[] = {st->pending, cutoff, now, n, st->task_prefix};
 
     snprintf(cutoff, sizeof(cutoff), "%lld", (long long)cutoff_ms);
     snprintf(now, sizeof(now), "%lld", (long long)now_ms);
     snprintf(n, sizeof(n), "%d", max);
-    if (rw_key(task_prefix, sizeof(task_prefix), st->prefix, RW_KEY_TASK, "") < 0)
-        return -1;
     return rwd_redis_eval(st->cmd, &s_claim, cb, arg, 1, 5, argv, NULL);
 }

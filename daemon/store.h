@@ -15,7 +15,6 @@ struct rwd_store;
 #define RWD_REG_WRONGTYPE (-2) /* resultList names a key that is not a list */
 #define RWD_REG_DUPLICATE 0    /* another task with this taskUUID is in flight or recently done */
 #define RWD_REG_OK        1
-#define RWD_REG_READOPTED 2 /* this instance's own queued task, seen again after a restart */
 
 /* Answers of rwd_store_complete */
 #define RWD_DONE_UNKNOWN  (-1) /* no such task */
@@ -31,8 +30,8 @@ void rwd_store_free(struct rwd_store *st);
 /* Each call below returns 0 when sent (cb then runs once with the reply, NULL if the connection
  * was lost) or -1 when Redis is not connected (cb does not run). */
 
-/* Puts this instance's processing list back at the consuming end of the jobs list, oldest
- * first (a restart's unfinished jobs are taken again before new ones). Reply: count moved. */
+/* Puts this instance's processing list (jobs taken by a previous run and neither registered nor
+ * refused) back at the consuming end of the jobs list, oldest first. Reply: count moved. */
 int rwd_store_recover(struct rwd_store *st, rwd_redis_cb *cb, void *arg);
 
 /* Moves up to max jobs, oldest first, to the processing list. Reply: array of payloads. */
@@ -46,23 +45,27 @@ int rwd_store_wait(struct rwd_store *st, int timeout_s, rwd_redis_cb *cb, void *
 int rwd_store_reject(struct rwd_store *st, const char *raw, size_t rawlen, const char *list,
                      const char *record, rwd_redis_cb *cb, void *arg);
 
-/* Records a task about to be submitted (the job stays in the processing list until Runware
- * acknowledges it). head: rw_record_head(). readopt: accept this instance's own queued task. */
+/* Records a task about to be submitted: the job (raw) leaves the processing list, the task
+ * (body, with its taskUUID) joins this instance's submitting set until Runware acknowledges it.
+ * head: rw_record_head(). */
 int rwd_store_register(struct rwd_store *st, const char *uuid, const char *list, int n,
-                       const char *head, int64_t taken_ms, int readopt, rwd_redis_cb *cb,
-                       void *arg);
+                       const char *head, int64_t taken_ms, const char *raw, size_t rawlen,
+                       const char *body, size_t bodylen, rwd_redis_cb *cb, void *arg);
 
-/* Runware acknowledged the task: drop its job from the processing list. */
-int rwd_store_acked(struct rwd_store *st, const char *uuid, const char *raw, size_t rawlen,
-                    int64_t now_ms, rwd_redis_cb *cb, void *arg);
+/* Runware acknowledged the task. */
+int rwd_store_acked(struct rwd_store *st, const char *uuid, int64_t now_ms, rwd_redis_cb *cb,
+                    void *arg);
+
+/* Tasks this instance registered in a previous run and never saw acknowledged. Reply: flat
+ * array uuid, body, uuid, body... */
+int rwd_store_unsubmitted(struct rwd_store *st, rwd_redis_cb *cb, void *arg);
 
 /* Adds one result item (image_uuid set) or ends the task with an error (image_uuid NULL; tail
  * then carries the errors). When that completes the task the record head ++ items ++ tail is
- * pushed to its list, atomically. raw, when non-NULL, is the job to drop from the processing list
- * (a submission that failed). */
+ * pushed to its list, atomically. */
 int rwd_store_complete(struct rwd_store *st, const char *uuid, const char *image_uuid,
-                       const char *item, size_t itemlen, const char *tail, const char *raw,
-                       size_t rawlen, rwd_redis_cb *cb, void *arg);
+                       const char *item, size_t itemlen, const char *tail, rwd_redis_cb *cb,
+                       void *arg);
 
 /* Stores candidate as the shared webhook secret unless one exists. Reply: the secret in force. */
 int rwd_store_secret(struct rwd_store *st, const char *candidate, rwd_redis_cb *cb, void *arg);

@@ -1,7 +1,7 @@
 /* Batches registered tasks into POSTs to Runware; acknowledgements, per-task errors, retries.
  *
  * A task is queued, then in flight in one POST of up to submit_batch tasks, then either
- * acknowledged (its job leaves the processing list; the callback completes it later), or ended
+ * acknowledged (it leaves the submitting set; the callback completes it later), or ended
  * with an error record, or back in the queue after a backoff when the failure was transient
  * (network, timeout, 408, 429, 5xx, or an answer that did not mention it). */
 #include "submit.h"
@@ -30,8 +30,6 @@ struct task {
     char uuid[RW_UUID_LEN + 1];
     char *body;
     size_t len;
-    char *raw;
-    size_t rawlen;
     int attempts;
     int64_t due_ms;      /* T_DELAYED: when to queue again */
     char *tail;          /* T_FINISHING with an error: the record tail, kept for a retry */
@@ -109,7 +107,6 @@ static void task_free(struct task *t)
     if (t->again)
         event_free(t->again);
     free(t->body);
-    free(t->raw);
     free(t->tail);
     free(t);
     if (was_full && s->on_room && !s->on_empty)
@@ -118,20 +115,15 @@ static void task_free(struct task *t)
         s->on_empty(s->empty_arg);
 }
 
-int rwd_submit_add(struct rwd_submit *s, const char *uuid, char *body, size_t len, const char *raw,
-                   size_t rawlen)
+int rwd_submit_add(struct rwd_submit *s, const char *uuid, char *body, size_t len)
 {
     struct task *t = calloc(1, sizeof(*t));
     struct task **pp;
 
-    if (!t || !(t->raw = malloc(rawlen + 1))) {
-        free(t);
+    if (!t) {
         free(body);
         return -1;
     }
-    memcpy(t->raw, raw, rawlen);
-    t->raw[rawlen] = '\0';
-    t->rawlen = rawlen;
     t->s = s;
     t->body = body;
     t->len = len;
@@ -150,12 +142,8 @@ static void on_acked(redisReply *reply, void *arg)
 {
     struct task *t = arg;
 
-    if (!reply) {
-        /* The job stays in the processing list; a restart resubmits it (readopted). */
-        log_warnx("task %s: acknowledged, but Redis was lost before its job left the processing "
-                  "list",
-                  t->uuid);
-    }
+    if (!reply) /* it stays in the submitting set: a restart would submit it again */
+        log_warnx("task %s: acknowledged, but Redis was lost before it could be noted", t->uuid);
     task_free(t);
 }
 
@@ -163,7 +151,7 @@ static void acked(struct task *t)
 {
     t->state = T_FINISHING;
     log_debug("task %s: acknowledged", t->uuid);
-    if (rwd_store_acked(t->s->st, t->uuid, t->raw, t->rawlen, rwd_now_ms(), on_acked, t) < 0)
+    if (rwd_store_acked(t->s->st, t->uuid, rwd_now_ms(), on_acked, t) < 0)
         on_acked(NULL, t);
 }
 
@@ -184,7 +172,7 @@ static void on_finished(redisReply *reply, void *arg)
     if (reply)
         log_warnx("task %s: cannot write its error record: %s", t->uuid, reply->str);
     if (!t->again && !(t->again = evtimer_new(t->s->base, on_finish_again, t))) {
-        log_warnx("task %s: out of memory; its job stays in the processing list", t->uuid);
+        log_warnx("task %s: out of memory; a restart submits it again", t->uuid);
         task_free(t);
         return;
     }
@@ -202,13 +190,12 @@ static void finish(struct task *t, json_object *errors)
         json_object_object_get_ex(json_object_array_get_idx(errors, 0), "code", &code);
         log_warnx("task %s: failed: %s", t->uuid, code ? json_object_get_string(code) : "?");
         if (!(t->tail = rw_record_tail(errors, rwd_now_ms()))) {
-            log_warnx("task %s: out of memory; its job stays in the processing list", t->uuid);
+            log_warnx("task %s: out of memory; a restart submits it again", t->uuid);
             task_free(t);
             return;
         }
     }
-    if (rwd_store_complete(t->s->st, t->uuid, NULL, NULL, 0, t->tail, t->raw, t->rawlen,
-                           on_finished, t) < 0)
+    if (rwd_store_complete(t->s->st, t->uuid, NULL, NULL, 0, t->tail, on_finished, t) < 0)
         on_finished(NULL, t);
 }
 
@@ -475,7 +462,7 @@ void rwd_submit_free(struct rwd_submit *s)
 {
     if (!s)
         return;
-    /* Tasks still held are left to the processing list; free their memory only. The HTTP
+    /* Tasks still held are left to the submitting set; free their memory only. The HTTP
      * client, freed first, has dropped the requests of the batches still listed. */
     while (!LIST_EMPTY(&s->batches)) {
         struct batch *b = LIST_FIRST(&s->batches);
@@ -491,7 +478,6 @@ void rwd_submit_free(struct rwd_submit *s)
             if (t->again)
                 event_free(t->again);
             free(t->body);
-            free(t->raw);
             free(t->tail);
             free(t);
         }

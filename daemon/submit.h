@@ -18,11 +18,9 @@ struct rwd_submit *rwd_submit_new(struct event_base *base, const struct rw_confi
 /* on_room runs whenever the number of tasks held drops below max_pending again. */
 void rwd_submit_set_room_cb(struct rwd_submit *s, void (*on_room)(void *), void *arg);
 
-/* Queues one task: body is the task's JSON (taken over), raw the job as taken from Redis
- * (copied; it leaves the processing list once Runware acknowledges). Returns -1 on ENOMEM (the
- * job then stays in the processing list; body is freed). */
-int rwd_submit_add(struct rwd_submit *s, const char *uuid, char *body, size_t len, const char *raw,
-                   size_t rawlen);
+/* Queues one registered task: body is the task's JSON (taken over). Returns -1 on ENOMEM (body
+ * is freed; the task stays in the submitting set for the next start). */
+int rwd_submit_add(struct rwd_submit *s, const char *uuid, char *body, size_t len);
 
 /* Tasks held: queued, in flight, waiting for a retry, or finishing in Redis. */
 size_t rwd_submit_count(const struct rwd_submit *s);
@@ -31,7 +29,7 @@ bool rwd_submit_has(const struct rwd_submit *s, const char *uuid);
 /* Stop taking new work and call on_empty once nothing is held any more (maybe at once). */
 void rwd_submit_drain(struct rwd_submit *s, void (*on_empty)(void *), void *arg);
 
-/* Frees everything; tasks still held stay in Redis's processing list for the next start. */
+/* Frees everything; tasks still held stay in Redis's submitting set for the next start. */
 void rwd_submit_free(struct rwd_submit *s);
 
 #endif

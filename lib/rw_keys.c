@@ -14,6 +14,7 @@ static const struct rw_key_form rw_key_forms[] = {
     [RW_KEY_JOBS] = {"jobs", false, ""},
     [RW_KEY_RESULTS] = {"results", false, ""},
     [RW_KEY_PROCESSING] = {"processing:", true, ""},
+    [RW_KEY_SUBMITTING] = {"submitting:", true, ""},
     [RW_KEY_TASK] = {"task:", true, ""},
     [RW_KEY_TASK_SEEN] = {"task:", true, ":seen"},
     [RW_KEY_TASK_ITEMS] = {"task:", true, ":items"},
@@ -44,7 +45,7 @@ bool rw_key_reserved(const char *prefix, const char *key)
 {
     /* exact names, then name prefixes, each after "<prefix>:" */
     static const char *const exact[] = {"jobs", "pending", "secret"};
-    static const char *const starts[] = {"processing:", "task:"};
+    static const char *const starts[] = {"processing:", "submitting:", "task:"};
     size_t plen;
     const char *rest;
 

@@ -8,6 +8,7 @@
 /* <prefix>:jobs         list    producers LPUSH, intake takes from the right (FIFO)
  * <prefix>:results      list    default result list
  * <prefix>:processing:<instance>  list  jobs taken but not yet registered or refused
+ * <prefix>:submitting:<instance>  set   tasks registered by this instance, not yet acknowledged
  * <prefix>:task:<uuid>  hash    one in-flight task (fields below); a tombstone once done
  * <prefix>:task:<uuid>:seen   hash  imageUUID -> 1, repeats ignored
  * <prefix>:task:<uuid>:items  list  result items as received, in arrival order
@@ -17,6 +18,7 @@ enum rw_key_kind {
     RW_KEY_JOBS,
     RW_KEY_RESULTS,
     RW_KEY_PROCESSING, /* arg: instance id */
+    RW_KEY_SUBMITTING, /* arg: instance id */
     RW_KEY_TASK,       /* arg: task uuid */
     RW_KEY_TASK_SEEN,  /* arg: task uuid */
     RW_KEY_TASK_ITEMS, /* arg: task uuid */
@@ -27,7 +29,8 @@ enum rw_key_kind {
 /* Writes the key into buf. Returns its length, or -1 if it does not fit. */
 int rw_key(char *buf, size_t buflen, const char *prefix, enum rw_key_kind kind, const char *arg);
 
-/* True when `key` is one of runwared's own keys (jobs, processing, task, pending, secret), which a
+/* True when `key` is one of runwared's own keys (jobs, processing, submitting, task, pending,
+ * secret), which a
  * job's resultList must never name. The default results list is not reserved. */
 bool rw_key_reserved(const char *prefix, const char *key);
 
