@@ -1,0 +1,235 @@
+/* Result records: head (at intake) ++ items ++ tail (at completion), and whole error records. */
+#include "rw_record.h"
+
+#include <inttypes.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RW_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
+
+/* A growing string; on ENOMEM `failed` is set and later appends do nothing. */
+struct rw_sbuf {
+    char *s;
+    size_t len, cap;
+    bool failed;
+};
+
+static void rw_sbuf_add(struct rw_sbuf *b, const char *s, size_t n)
+{
+    if (b->failed)
+        return;
+    if (n > SIZE_MAX / 4 - b->len) {
+        b->failed = true;
+        return;
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        char *p;
+
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        if ((p = realloc(b->s, cap)) == NULL) {
+            b->failed = true;
+            return;
+        }
+        b->s = p;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+}
+
+static void rw_sbuf_str(struct rw_sbuf *b, const char *s)
+{
+    rw_sbuf_add(b, s, strlen(s));
+}
+
+/* Appends obj serialised (NULL: null). */
+static void rw_sbuf_json(struct rw_sbuf *b, json_object *obj)
+{
+    size_t n;
+    const char *s = json_object_to_json_string_length(obj, RW_JSON_FLAGS, &n);
+
+    if (s == NULL) {
+        b->failed = true;
+        return;
+    }
+    rw_sbuf_add(b, s, n);
+}
+
+/* Appends s (len bytes, any content) as a JSON string. */
+static void rw_sbuf_json_string(struct rw_sbuf *b, const char *s, size_t len)
+{
+    json_object *str;
+
+    if (len > INT_MAX) {
+        b->failed = true;
+        return;
+    }
+    if ((str = json_object_new_string_len(s, (int)len)) == NULL) {
+        b->failed = true;
+        return;
+    }
+    rw_sbuf_json(b, str);
+    json_object_put(str);
+}
+
+static void rw_sbuf_int(struct rw_sbuf *b, int64_t v)
+{
+    char num[32];
+    int n = snprintf(num, sizeof(num), "%" PRId64, v);
+
+    rw_sbuf_add(b, num, (size_t)n);
+}
+
+/* Returns the finished string (the caller frees it), or NULL if any append failed. */
+static char *rw_sbuf_take(struct rw_sbuf *b)
+{
+    if (b->failed || b->s == NULL) {
+        free(b->s);
+        return NULL;
+    }
+    return b->s;
+}
+
+/* Length of the well-formed UTF-8 sequence at s (at most n bytes), 0 if it is not one. Rejects
+ * overlong forms, surrogates and code points above U+10FFFF. */
+static size_t rw_utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t need;
+    unsigned char lo = 0x80, hi = 0xbf; /* bounds of the second byte */
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        need = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        need = 3;
+        if (c == 0xe0)
+            lo = 0xa0;
+        else if (c == 0xed)
+            hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        need = 4;
+        if (c == 0xf0)
+            lo = 0x90;
+        else if (c == 0xf4)
+            hi = 0x8f;
+    } else {
+        return 0;
+    }
+    if (n < need || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t i = 2; i < need; i++)
+        if (s[i] < 0x80 || s[i] > 0xbf)
+            return 0;
+    return need;
+}
+
+/* Appends raw bytes as a JSON string, each byte that is not part of well-formed UTF-8 replaced
+ * by U+FFFD so the record stays valid JSON. */
+static void rw_sbuf_json_utf8(struct rw_sbuf *b, const char *raw, size_t len)
+{
+    static const char repl[] = "\xef\xbf\xbd";
+    const unsigned char *s = (const unsigned char *)raw;
+    struct rw_sbuf clean = {0};
+    size_t i = 0, start = 0;
+
+    while (i < len) {
+        size_t n = rw_utf8_seq(s + i, len - i);
+
+        if (n > 0) {
+            i += n;
+            continue;
+        }
+        rw_sbuf_add(&clean, raw + start, i - start);
+        rw_sbuf_add(&clean, repl, sizeof(repl) - 1);
+        start = ++i;
+    }
+    if (start == 0) {
+        rw_sbuf_json_string(b, raw, len);
+    } else {
+        rw_sbuf_add(&clean, raw + start, len - start);
+        if (clean.failed)
+            b->failed = true;
+        else
+            rw_sbuf_json_string(b, clean.s, clean.len);
+    }
+    free(clean.s);
+}
+
+char *rw_record_head(const char *task_uuid, json_object *meta, int64_t taken_ms)
+{
+    struct rw_sbuf b = {0};
+
+    if (task_uuid == NULL)
+        return NULL;
+    rw_sbuf_str(&b, "{\"taskUUID\":");
+    rw_sbuf_json_string(&b, task_uuid, strlen(task_uuid));
+    rw_sbuf_str(&b, ",\"meta\":");
+    rw_sbuf_json(&b, meta);
+    rw_sbuf_str(&b, ",\"takenAt\":");
+    rw_sbuf_int(&b, taken_ms);
+    rw_sbuf_str(&b, ",\"data\":[");
+    return rw_sbuf_take(&b);
+}
+
+/* '],"status":…,"errors":[…],"completedAt":…' without the closing brace. errors (borrowed) may
+ * be NULL for []; anything but an array is refused. */
+static void rw_sbuf_tail(struct rw_sbuf *b, const char *status, json_object *errors,
+                         int64_t completed_ms)
+{
+    if (errors != NULL && !json_object_is_type(errors, json_type_array)) {
+        b->failed = true;
+        return;
+    }
+    rw_sbuf_str(b, "],\"status\":\"");
+    rw_sbuf_str(b, status);
+    rw_sbuf_str(b, "\",\"errors\":");
+    if (errors != NULL)
+        rw_sbuf_json(b, errors);
+    else
+        rw_sbuf_str(b, "[]");
+    rw_sbuf_str(b, ",\"completedAt\":");
+    rw_sbuf_int(b, completed_ms);
+}
+
+/* Status "error" exactly when errors holds at least one entry. NULL on ENOMEM or when errors is
+ * neither NULL nor an array. */
+char *rw_record_tail(json_object *errors, int64_t completed_ms)
+{
+    struct rw_sbuf b = {0};
+    bool failed = errors != NULL && json_object_is_type(errors, json_type_array) &&
+                  json_object_array_length(errors) > 0;
+
+    rw_sbuf_tail(&b, failed ? "error" : "success", errors, completed_ms);
+    rw_sbuf_str(&b, "}");
+    return rw_sbuf_take(&b);
+}
+
+char *rw_record_error(const char *task_uuid, json_object *meta, int64_t taken_ms,
+                      json_object *errors, const char *payload, size_t payload_len,
+                      int64_t completed_ms)
+{
+    struct rw_sbuf b = {0};
+    char *head;
+
+    if ((head = rw_record_head(task_uuid, meta, taken_ms)) == NULL)
+        return NULL;
+    b.s = head;
+    b.len = strlen(head);
+    b.cap = b.len + 1;
+    rw_sbuf_tail(&b, "error", errors, completed_ms);
+    if (payload != NULL) {
+        rw_sbuf_str(&b, ",\"payload\":");
+        rw_sbuf_json_utf8(&b, payload, payload_len);
+    }
+    rw_sbuf_str(&b, "}");
+    return rw_sbuf_take(&b);
+}
