@@ -433,12 +433,16 @@ static void on_request(struct evhttp_request *req, void *arg)
 
     if (!path || !*path)
         path = "/";
-    if (strncmp(path, "/_sim/", 6) == 0) {
+    if (strncmp(path, "/_sim/", 6) == 0 && !sim->stopping) {
         sim_admin_handle(sim, req, path);
         return;
     }
     sim->st.requests++;
-    if (strcmp(path, "/") == 0 || strcmp(path, "/v1") == 0 || strcmp(path, "/v1/") == 0) {
+    if (sim->stopping) {
+        err = sim_error_body("serviceUnavailable", "The simulator is shutting down.");
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+        sim_reply_json(sim, req, 503, err, true);
+    } else if (strcmp(path, "/") == 0 || strcmp(path, "/v1") == 0 || strcmp(path, "/v1/") == 0) {
         if (evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
             sim_api_handle(sim, req);
             return;
@@ -545,9 +549,18 @@ fail:
         event_free(sigterm);
     if (sigint)
         event_free(sigint);
+    sim.stopping = true;
     sim_hooks_free(&sim);
     sim_store_free(&sim);
     sim_api_shutdown(&sim);
+    if (rc == 0) {
+        /* A moment for the 503s to waiting sync clients to leave; requests still arriving
+         * on open connections are answered 503 too. */
+        struct timeval flush = {0, 100000};
+
+        event_base_loopexit(sim.base, &flush);
+        event_base_dispatch(sim.base);
+    }
     if (sim.http)
         evhttp_free(sim.http);
     if (sim.dns)

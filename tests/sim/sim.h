@@ -72,6 +72,7 @@ struct sim {
     struct sim_store *store;
     struct sim_hooks *hooks;
     struct sim_api *api;
+    bool stopping; /* after SIGTERM/SIGINT: the store is gone, requests get 503 */
 };
 
 /* sim.c: logging (stderr), PRNG, replies, run-time fault table. Log levels: 0 errors (always),
@@ -153,6 +154,7 @@ json_object *sim_task_describe(const struct sim_task *task);
 /* Delivery bookkeeping used by sim_hook.c; the reference keeps a task alive past retention. */
 void sim_task_ref(struct sim_task *task);
 void sim_task_unref(struct sim_task *task);
+/* Records attempts and the last HTTP status (0: connection failure; negative: unchanged). */
 void sim_task_delivery_update(struct sim_task *task, size_t rec, int attempts, int status);
 size_t sim_task_delivery_add(struct sim_task *task, const char *image_uuid, const char *kind,
                              bool dropped);

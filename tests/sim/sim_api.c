@@ -89,6 +89,7 @@ void sim_api_shutdown(struct sim *sim)
         json_object *err = sim_error_body("serviceUnavailable", "The simulator is shutting down.");
 
         call_unlink(sim, call);
+        evhttp_add_header(evhttp_request_get_output_headers(call->req), "Connection", "close");
         sim_reply_json(sim, call->req, 503, err, true);
         json_object_put(err);
         call_free(call);

@@ -249,7 +249,8 @@ void sim_task_delivery_update(struct sim_task *t, size_t rec, int attempts, int 
     if (rec >= t->ndl)
         return;
     t->dl[rec].attempts = attempts;
-    t->dl[rec].status = status;
+    if (status >= 0)
+        t->dl[rec].status = status;
 }
 
 static int64_t elapsed_ms(const struct sim_task *t)

@@ -202,7 +202,7 @@ static void attempt(struct hook_job *job)
 
     job->attempts++;
     sim->st.callback_attempts++;
-    sim_task_delivery_update(job->task, job->rec, job->attempts, 0);
+    sim_task_delivery_update(job->task, job->rec, job->attempts, -1);
     req = evhttp_request_new(on_done, job);
     if (!req)
         goto fail;
@@ -246,6 +246,8 @@ void sim_hook_send(struct sim *sim, struct sim_task *task, size_t rec, const cha
     struct evhttp_uri *u = evhttp_uri_parse_with_flags(url, 0);
     struct hook_job *job = NULL;
     const char *scheme, *host, *path, *query;
+    char addr[256];
+    size_t hl;
     int port, r;
 
     if (!u)
@@ -267,6 +269,12 @@ void sim_hook_send(struct sim *sim, struct sim_task *task, size_t rec, const cha
         port = 80;
     if (!path || !*path)
         path = "/";
+    /* an IPv6 literal keeps its brackets in Host: but not in the address to connect to */
+    hl = strlen(host);
+    if (host[0] == '[' && hl > 2 && host[hl - 1] == ']' && hl - 2 < sizeof(addr))
+        snprintf(addr, sizeof(addr), "%.*s", (int)(hl - 2), host + 1);
+    else
+        snprintf(addr, sizeof(addr), "%s", host);
     job = calloc(1, sizeof(*job));
     if (!job)
         goto fail;
@@ -279,7 +287,7 @@ void sim_hook_send(struct sim *sim, struct sim_task *task, size_t rec, const cha
     job->len = strlen(body);
     job->body = malloc(job->len + 1);
     job->timer = evtimer_new(sim->base, on_timer, job);
-    job->conn = conn_get(sim, host, port);
+    job->conn = conn_get(sim, addr, port);
     if (!job->body || !job->timer || !job->conn)
         goto fail;
     memcpy(job->body, body, job->len + 1);
