@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <glob.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -200,8 +201,17 @@ static void print_tail(const char *title, const char *path)
 
 static void print_logs(struct it_env *e)
 {
-    struct it_proc *procs[] = {&e->rw, &e->sim, &e->redis};
-    for (size_t i = 0; i < 3; i++) {
+    /* every runwared run (restarts have their own files), then the sim and redis */
+    char pattern[PATH_MAX];
+    glob_t g;
+    snprintf(pattern, sizeof(pattern), "%s/runwared*.std*", e->dir);
+    if (glob(pattern, 0, NULL, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; i++)
+            print_tail(strrchr(g.gl_pathv[i], '/') + 1, g.gl_pathv[i]);
+        globfree(&g);
+    }
+    struct it_proc *procs[] = {&e->sim, &e->redis};
+    for (size_t i = 0; i < 2; i++) {
         if (!procs[i]->name)
             continue;
         char title[96];
@@ -522,6 +532,35 @@ static void load_secret_from_redis(struct it_env *e)
     freeReplyObject(r);
 }
 
+static void expect_log_clean(struct it_env *e, const char *what, const char *needle);
+
+/* Starts runwared on e->conf_path (a restart writes its logs to fresh files) and waits for its
+ * /healthz; then loads the webhook secret when runwared keeps it in Redis. */
+static void rw_spawn(struct it_env *e)
+{
+    static const char *const names[] = {"runwared", "runwared-2", "runwared-3", "runwared-4"};
+    if (e->rw_runs >= (int)(sizeof(names) / sizeof(names[0])))
+        it_die(e, "too many runwared restarts");
+    char *argv[] = {(char *)it_bin_runwared(), "-c", e->conf_path, NULL};
+    it_spawn(e, &e->rw, names[e->rw_runs++], argv);
+    char *url = it_fmt("%s/healthz", e->rw_url);
+    int64_t deadline = it_now_ms() + 10000 * it_slow();
+    long code = 0;
+    for (;;) {
+        die_if_exited(e, &e->rw, "while starting");
+        code = it_http("GET", url, NULL, 0, NULL, 500);
+        if (code == 200)
+            break;
+        if (it_now_ms() > deadline)
+            it_die(e, "runwared's %s did not answer 200 within %d ms (last status %ld)", url,
+                   10000 * it_slow(), code);
+        it_sleep_ms(20);
+    }
+    free(url);
+    if (!e->secret_in_file)
+        load_secret_from_redis(e);
+}
+
 void it_rw_start(struct it_env *e, const char *extra)
 {
     const char *bin = it_bin_runwared();
@@ -556,24 +595,27 @@ void it_rw_start(struct it_env *e, const char *extra)
     it_write_file(e, "runwared.conf", conf, e->conf_path);
     free(conf);
 
-    char *argv[] = {(char *)bin, "-c", e->conf_path, NULL};
-    it_spawn(e, &e->rw, "runwared", argv);
-    char *url = it_fmt("%s/healthz", e->rw_url);
-    int64_t deadline = it_now_ms() + 10000 * it_slow();
-    long code = 0;
-    for (;;) {
-        die_if_exited(e, &e->rw, "while starting");
-        code = it_http("GET", url, NULL, 0, NULL, 500);
-        if (code == 200)
-            break;
-        if (it_now_ms() > deadline)
-            it_die(e, "runwared's %s did not answer 200 within %d ms (last status %ld)", url,
-                   10000 * it_slow(), code);
-        it_sleep_ms(20);
-    }
-    free(url);
-    if (!e->secret_in_file)
-        load_secret_from_redis(e);
+    rw_spawn(e);
+}
+
+void it_rw_kill(struct it_env *e)
+{
+    if (!e->rw.pid)
+        return;
+    kill(e->rw.pid, SIGKILL);
+    waitpid(e->rw.pid, NULL, 0);
+    live_del(e->rw.pid);
+    e->rw.pid = 0;
+}
+
+void it_rw_restart(struct it_env *e)
+{
+    if (e->rw.pid)
+        it_die(e, "it_rw_restart: runwared is still running");
+    expect_log_clean(e, "API key", e->api_key);
+    if (e->secret_len)
+        expect_log_clean(e, "webhook secret", e->secret);
+    rw_spawn(e);
 }
 
 void it_rw_stop(struct it_env *e)
@@ -613,6 +655,26 @@ done:
     free(log);
 }
 
+/* A sanitizer report in any child's stderr is a failure even if the child exited 0. */
+static void expect_no_sanitizer_report(struct it_env *e)
+{
+    static const char *const marks[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                                        "runtime error:"};
+    char pattern[PATH_MAX];
+    glob_t g;
+    snprintf(pattern, sizeof(pattern), "%s/*.stderr", e->dir);
+    if (glob(pattern, 0, NULL, &g) != 0)
+        return;
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        char *log = slurp(g.gl_pathv[i], NULL);
+        for (size_t m = 0; log && m < sizeof(marks) / sizeof(marks[0]); m++)
+            IT_EXPECT(!strstr(log, marks[m]), "%s holds a sanitizer report (\"%s\")", g.gl_pathv[i],
+                      marks[m]);
+        free(log);
+    }
+    globfree(&g);
+}
+
 void it_env_finish(struct it_env *e)
 {
     if (e->rw.name) {
@@ -629,6 +691,7 @@ void it_env_finish(struct it_env *e)
         expect_clean_exit(&e->sim, proc_stop(&e->sim, 10000 * it_slow()));
     if (e->redis.name)
         expect_clean_exit(&e->redis, proc_stop(&e->redis, 10000));
+    expect_no_sanitizer_report(e);
     if (rwt_failed) {
         print_logs(e);
         fprintf(stderr, "(temp dir kept: %s)\n", e->dir);

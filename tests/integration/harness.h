@@ -45,6 +45,7 @@ struct it_env {
     char rw_url[64];  /* http://127.0.0.1:<rw_port> */
     char conf_path[PATH_MAX];
     struct it_proc redis, sim, rw;
+    int rw_runs;      /* runwared processes started so far */
     redisContext *rc; /* our own synchronous connection */
 };
 
@@ -90,6 +91,13 @@ void it_rw_start(struct it_env *e, const char *extra);
 
 /* Stops runwared with SIGTERM; expects exit status 0 within the deadline. */
 void it_rw_stop(struct it_env *e);
+
+/* Kills runwared with SIGKILL (a crash). */
+void it_rw_kill(struct it_env *e);
+
+/* Starts runwared again on the same config, ports and secret, after it_rw_stop or it_rw_kill;
+ * the new process logs to runwared-<n>.stderr. Checks the previous log held no secret. */
+void it_rw_restart(struct it_env *e);
 
 /* Stops everything still running (runwared, sim, redis), expecting each to exit 0, checks that no
  * log holds the API key or webhook secret, prints logs if the case failed, removes the dir. */

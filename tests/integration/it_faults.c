@@ -1,5 +1,5 @@
-/* Faults: the sim answers 500 and 429, repeats callbacks and sends bare items; every job still
- * ends in exactly one correct record. */
+/* Faults: a flaky upstream, lost callbacks, runwared crashing or restarting mid-flight; every job
+ * still ends in exactly one correct record. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -8,23 +8,112 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NJOBS 120
+#define MAXJOBS 120
+#define OTHER   "faults:other"
 
 struct job {
     char uuid[37];
     int n;
     const char *output;
-    bool default_list;
+    const char *list;
+    char *payload;
 };
 
-static void test_flaky_upstream(void)
+struct batch {
+    struct job jobs[MAXJOBS];
+    int njobs, images;
+    char results[64]; /* the default list */
+    const char *lists[2];
+};
+
+static void batch_make(struct it_env *e, struct batch *b, int njobs, const char *tag)
 {
     static const char *const outputs[] = {"URL", "base64Data", "dataURI"};
+    memset(b, 0, sizeof(*b));
+    b->njobs = njobs;
+    it_key(e, b->results, sizeof(b->results), "results");
+    b->lists[0] = b->results;
+    b->lists[1] = OTHER;
+    for (int i = 0; i < njobs; i++) {
+        struct job *j = &b->jobs[i];
+        it_uuid(j->uuid);
+        j->n = 1 + i % 4;
+        j->output = outputs[i % 3];
+        j->list = i % 5 ? b->results : OTHER;
+        b->images += j->n;
+        j->payload = it_fmt("{\"task\":{\"positivePrompt\":\"%s job %d\",\"numberResults\":%d,"
+                            "\"outputType\":\"%s\",\"width\":768,\"height\":768,"
+                            "\"taskUUID\":\"%s\"},\"meta\":{\"i\":%d}%s}",
+                            tag, i, j->n, j->output, j->uuid, i,
+                            i % 5 ? "" : ",\"resultList\":\"" OTHER "\"");
+    }
+}
+
+static void batch_push(struct it_env *e, struct batch *b)
+{
+    char *payloads[MAXJOBS];
+    for (int i = 0; i < b->njobs; i++)
+        payloads[i] = b->jobs[i].payload;
+    for (int at = 0; at < b->njobs; at += 10)
+        it_push_many(e, payloads + at, b->njobs - at < 10 ? (size_t)(b->njobs - at) : 10);
+}
+
+/* Exactly one correct record per job, none for anything else, nothing left behind. */
+static void batch_check(struct it_env *e, struct batch *b, struct it_records *recs)
+{
+    for (int i = 0; i < b->njobs; i++) {
+        struct job *j = &b->jobs[i];
+        char *what = it_fmt("job %d (task %s, numberResults %d, %s)", i, j->uuid, j->n, j->output);
+        struct it_record *rec = NULL;
+        int count = 0;
+        for (size_t r = 0; r < recs->n; r++) {
+            const char *u = it_jstr(recs->v[r].obj, "taskUUID");
+            if (u && !strcmp(u, j->uuid)) {
+                count++;
+                if (!rec)
+                    rec = &recs->v[r];
+            }
+        }
+        IT_EXPECT(count == 1, "%s: %d records, expected exactly one", what, count);
+        if (rec) {
+            char meta[32];
+            snprintf(meta, sizeof(meta), "{\"i\":%d}", i);
+            json_object *m = json_tokener_parse(meta);
+            it_check_success(rec, what, j->uuid, j->list, j->n, j->output, m);
+            json_object_put(m);
+        }
+        free(what);
+    }
+    for (size_t r = 0; r < recs->n; r++) {
+        const char *u = it_jstr(recs->v[r].obj, "taskUUID");
+        bool known = false;
+        for (int i = 0; u && i < b->njobs && !known; i++)
+            known = !strcmp(u, b->jobs[i].uuid);
+        IT_EXPECT(known, "record for no job: %s", recs->v[r].raw);
+    }
+    it_expect_no_more(e, b->lists, 2, 1500);
+    it_expect_quiescent(e);
+}
+
+static void batch_free(struct batch *b)
+{
+    for (int i = 0; i < b->njobs; i++)
+        free(b->jobs[i].payload);
+}
+
+static json_object *print_stats(struct it_env *e, const char *name)
+{
+    json_object *st = it_sim_stats(e);
+    printf("%s: sim stats: %s\n", name, st ? json_object_to_json_string(st) : "(none)");
+    return st;
+}
+
+/* Submissions answered 500 or 429, callbacks repeated or sent as bare items. */
+static void test_flaky_upstream(void)
+{
     struct it_env e;
     struct it_records recs = {0};
-    struct job jobs[NJOBS];
-    char *payloads[NJOBS];
-    int images = 0;
+    static struct batch b;
     it_env_init(&e, "faults");
     it_redis_start(&e);
     const char *sim[] = {"--delay-ms",  "20",  "--jitter-ms", "30",  "--seed",         "23",
@@ -32,82 +121,118 @@ static void test_flaky_upstream(void)
                          "--bare-item", "0.3", NULL};
     it_sim_start(&e, sim);
     it_rw_start(&e, "submit_retries = 10\nsubmit_batch = 4\n");
+    batch_make(&e, &b, 120, "flaky");
 
-    for (int i = 0; i < NJOBS; i++) {
-        struct job *j = &jobs[i];
-        it_uuid(j->uuid);
-        j->n = 1 + i % 4;
-        j->output = outputs[i % 3];
-        j->default_list = i % 5 != 0;
-        images += j->n;
-        payloads[i] = it_fmt("{\"task\":{\"positivePrompt\":\"faulty job %d\",\"numberResults\":%d,"
-                             "\"outputType\":\"%s\",\"width\":768,\"height\":768,"
-                             "\"taskUUID\":\"%s\"},\"meta\":{\"i\":%d}%s}",
-                             i, j->n, j->output, j->uuid, i,
-                             j->default_list ? "" : ",\"resultList\":\"faults:other\"");
-    }
     int64_t t0 = it_now_ms();
-    for (int at = 0; at < NJOBS; at += 10)
-        it_push_many(&e, payloads + at, 10);
-    const char *lists[] = {"faults:results", "faults:other"};
-    size_t got = it_collect(&e, lists, 2, NJOBS, 120000 * it_slow(), &recs);
-    double secs = (double)(it_now_ms() - t0) / 1000.0;
-    printf("faults: %d jobs (%d images) -> %zu records in %.3f s\n", NJOBS, images, got, secs);
-    IT_EXPECT(got == NJOBS, "expected %d records, got %zu", NJOBS, got);
+    batch_push(&e, &b);
+    size_t got = it_collect(&e, b.lists, 2, (size_t)b.njobs, 120000 * it_slow(), &recs);
+    printf("flaky_upstream: %d jobs (%d images) -> %zu records in %.3f s\n", b.njobs, b.images, got,
+           (double)(it_now_ms() - t0) / 1000.0);
+    IT_EXPECT(got == (size_t)b.njobs, "expected %d records, got %zu", b.njobs, got);
+    batch_check(&e, &b, &recs);
 
-    for (int i = 0; i < NJOBS; i++) {
-        struct job *j = &jobs[i];
-        char *what = it_fmt("job %d (task %s, numberResults %d, %s)", i, j->uuid, j->n, j->output);
-        struct it_record *rec = NULL;
-        int count = 0;
-        for (size_t r = 0; r < recs.n; r++) {
-            const char *u = it_jstr(recs.v[r].obj, "taskUUID");
-            if (u && !strcmp(u, j->uuid)) {
-                count++;
-                if (!rec)
-                    rec = &recs.v[r];
-            }
-        }
-        IT_EXPECT(count == 1, "%s: %d records, expected exactly one", what, count);
-        if (!rec) {
-            free(what);
-            continue;
-        }
-        char meta[32];
-        snprintf(meta, sizeof(meta), "{\"i\":%d}", i);
-        json_object *m = json_tokener_parse(meta);
-        it_check_success(rec, what, j->uuid, j->default_list ? "faults:results" : "faults:other",
-                         j->n, j->output, m);
-        json_object_put(m);
-        free(what);
-    }
-    for (size_t r = 0; r < recs.n; r++) {
-        const char *u = it_jstr(recs.v[r].obj, "taskUUID");
-        bool known = false;
-        for (int i = 0; u && i < NJOBS && !known; i++)
-            known = !strcmp(u, jobs[i].uuid);
-        IT_EXPECT(known, "record for no job: %s", recs.v[r].raw);
-    }
-    it_expect_no_more(&e, lists, 2, 1500);
-    it_expect_quiescent(&e);
-    json_object *st = it_sim_stats(&e);
-    printf("sim stats: %s\n", st ? json_object_to_json_string(st) : "(none)");
+    json_object *st = print_stats(&e, "flaky_upstream");
     json_object *by = it_jget(st, "requests_by_status");
     IT_EXPECT(it_jint(by, "500") > 0 && it_jint(by, "429") > 0,
               "the sim should have answered some submissions with 500 and 429: %s",
               st ? json_object_to_json_string(st) : "(none)");
     IT_EXPECT(it_stat(st, "callbacks_duplicated") > 0,
-              "the sim should have repeated some callbacks (--dup-callback 0.2): %s",
-              st ? json_object_to_json_string(st) : "(none)");
+              "the sim should have repeated some callbacks (--dup-callback 0.2)");
     json_object_put(st);
     it_env_finish(&e);
     it_records_free(&recs);
-    for (int i = 0; i < NJOBS; i++)
-        free(payloads[i]);
+    batch_free(&b);
+}
+
+/* 30% of callbacks never come: getResponse polling (reconcile_after 1 s) fills the gaps. */
+static void test_dropped_callbacks(void)
+{
+    struct it_env e;
+    struct it_records recs = {0};
+    static struct batch b;
+    it_env_init(&e, "drops");
+    it_redis_start(&e);
+    const char *sim[] = {"--delay-ms",      "20",  "--jitter-ms", "30", "--seed", "29",
+                         "--drop-callback", "0.3", NULL};
+    it_sim_start(&e, sim);
+    it_rw_start(&e, "reconcile_after = 1\n");
+    batch_make(&e, &b, 40, "dropped");
+
+    int64_t t0 = it_now_ms();
+    batch_push(&e, &b);
+    size_t got = it_collect(&e, b.lists, 2, (size_t)b.njobs, 60000 * it_slow(), &recs);
+    printf("dropped_callbacks: %d jobs (%d images) -> %zu records in %.3f s\n", b.njobs, b.images,
+           got, (double)(it_now_ms() - t0) / 1000.0);
+    IT_EXPECT(got == (size_t)b.njobs, "expected %d records, got %zu", b.njobs, got);
+    batch_check(&e, &b, &recs);
+    json_object *st = print_stats(&e, "dropped_callbacks");
+    IT_EXPECT(it_stat(st, "callbacks_dropped") > 0,
+              "the sim should have dropped some callbacks (--drop-callback 0.3)");
+    json_object_put(st);
+    it_env_finish(&e);
+    it_records_free(&recs);
+    batch_free(&b);
+}
+
+/* runwared stops (SIGKILL when crash, else SIGTERM) once a quarter of the records are in, and a
+ * new process with the same config and instance_id finishes the work. */
+static void restart_mid_flight(bool crash)
+{
+    const char *name = crash ? "crash_restart" : "graceful_restart";
+    struct it_env e;
+    struct it_records recs = {0};
+    static struct batch b;
+    it_env_init(&e, crash ? "crash" : "graceful");
+    it_redis_start(&e);
+    const char *sim[] = {"--delay-ms", "300", "--jitter-ms", "600", "--seed", "31", NULL};
+    it_sim_start(&e, sim);
+    it_rw_start(&e, "reconcile_after = 1\nsubmit_batch = 5\n");
+    batch_make(&e, &b, 60, name);
+
+    int64_t t0 = it_now_ms();
+    batch_push(&e, &b);
+    size_t got = it_collect(&e, b.lists, 2, (size_t)b.njobs / 4, 30000 * it_slow(), &recs);
+    IT_EXPECT(got == (size_t)b.njobs / 4, "%s: expected %d records before the stop, got %zu", name,
+              b.njobs / 4, got);
+    if (crash) {
+        it_rw_kill(&e);
+    } else {
+        it_rw_stop(&e);
+    }
+    printf("%s: runwared %s after %zu records\n", name, crash ? "killed" : "stopped", got);
+    it_sleep_ms(300);
+    it_rw_restart(&e);
+    got += it_collect(&e, b.lists, 2, (size_t)b.njobs - got, 60000 * it_slow(), &recs);
+    printf("%s: %d jobs (%d images) -> %zu records in %.3f s\n", name, b.njobs, b.images, got,
+           (double)(it_now_ms() - t0) / 1000.0);
+    IT_EXPECT(got == (size_t)b.njobs, "%s: expected %d records, got %zu", name, b.njobs, got);
+    batch_check(&e, &b, &recs);
+    json_object *st = print_stats(&e, name);
+    IT_EXPECT(it_stat(st, "callback_failed_attempts") > 0,
+              "%s: no callback failed while runwared was down, so the restart recovered nothing; "
+              "the test needs a longer sim delay",
+              name);
+    json_object_put(st);
+    it_env_finish(&e);
+    it_records_free(&recs);
+    batch_free(&b);
+}
+
+static void test_crash_restart(void)
+{
+    restart_mid_flight(true);
+}
+
+static void test_graceful_restart(void)
+{
+    restart_mid_flight(false);
 }
 
 static const struct rwt_case cases[] = {
     {"flaky_upstream", test_flaky_upstream},
+    {"dropped_callbacks", test_dropped_callbacks},
+    {"crash_restart", test_crash_restart},
+    {"graceful_restart", test_graceful_restart},
 };
 
 RWT_MAIN(cases)
