@@ -214,7 +214,8 @@ static void attempt(struct hook_job *job)
         evhttp_request_free(req);
         goto fail;
     }
-    /* On failure libevent has taken the request off its queue; it is not ours to free. */
+    /* -1 only when no socket could be made: libevent has dequeued the request, and it is left
+     * alone (a leak in that rare case rather than risking a double free). */
     if (evhttp_make_request(job->conn->evcon, req, EVHTTP_REQ_POST, job->target) != 0)
         goto fail;
     return;
