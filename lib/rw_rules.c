@@ -2,7 +2,6 @@
  * only work together. docs/validation.md says which descriptions are enforced and why. */
 #include "rw_rules.h"
 
-#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,7 +14,7 @@ enum rule_kind {
     R_AT_MOST_STEPS, /* a <= the task's steps */
     R_BELOW_STEPS,   /* a < the task's steps */
     R_NEEDS,         /* a given -> b given in the same object */
-    R_NEEDS_VALUE,   /* a given (and not false) -> the task's b (or its default) is in values */
+    R_NEEDS_VALUE,   /* a true or an object -> the task's b (or its default) is in values */
 };
 
 struct rule {
@@ -67,8 +66,8 @@ static int get_int(json_object *obj, const char *key, int64_t *out)
     if (!json_object_is_type(v, json_type_double))
         return 0;
     d = json_object_get_double(v);
-    if (!isfinite(d) || d != floor(d) || fabs(d) > 9007199254740992.0)
-        return 0;
+    if (!(d >= -9007199254740992.0 && d <= 9007199254740992.0) || (double)(int64_t)d != d)
+        return 0; /* NaN, beyond 2^53, or a fraction */
     *out = (int64_t)d;
     return 1;
 }
@@ -173,8 +172,10 @@ static int check(struct rctx *r, const struct rule *ru, json_object *obj, const 
                        pb, pa);
         return 0;
     case R_NEEDS_VALUE:
+        /* a in use: true, or an object of settings (other values are the schema's to report) */
         if (!json_object_object_get_ex(obj, ru->a, &va) ||
-            (json_object_is_type(va, json_type_boolean) && !json_object_get_boolean(va)))
+            !(json_object_is_type(va, json_type_object) ||
+              (json_object_is_type(va, json_type_boolean) && json_object_get_boolean(va))))
             return 0;
         given = json_object_object_get_ex(obj, ru->b, &vb);
         if (given && !json_object_is_type(vb, json_type_string))

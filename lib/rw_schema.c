@@ -396,18 +396,19 @@ static int finish_enum(struct cctx *c, struct sc_enum *e)
     return 0;
 }
 
-static struct sc_enum *compile_enum(struct cctx *c, json_object *arr, json_object *one)
+/* The values of enum array arr, or (single) the one value of a const, which may be NULL: null. */
+static struct sc_enum *compile_enum(struct cctx *c, json_object *arr, int single, json_object *one)
 {
     struct sc_enum *e = arena_alloc(c->s, sizeof(*e));
-    size_t n = one ? 1 : json_object_array_length(arr);
+    size_t n = single ? 1 : json_object_array_length(arr);
 
     if (!e || !(e->v = arena_alloc(c->s, (n ? n : 1) * sizeof(*e->v)))) {
         coom(c);
         return NULL;
     }
     for (e->n = 0; e->n < n; e->n++) {
-        json_object *j = one ? one : json_object_array_get_idx(arr, e->n);
-        size_t old = one ? c->plen : ptr_push_index(c, e->n);
+        json_object *j = single ? one : json_object_array_get_idx(arr, e->n);
+        size_t old = single ? c->plen : ptr_push_index(c, e->n);
         int r = compile_val(c, j, &e->v[e->n]);
         ptr_pop(c, old);
         if (r < 0)
@@ -462,7 +463,7 @@ static int kw_const(struct cctx *c, struct sc_node *n, json_object *v)
     if (n->kw & KW_ENUM)
         return cerr(c, "const and enum in one schema are not supported");
     n->kw |= KW_CONST;
-    return (n->en = compile_enum(c, NULL, v)) ? 0 : -1;
+    return (n->en = compile_enum(c, NULL, 1, v)) ? 0 : -1;
 }
 
 static int kw_enum(struct cctx *c, struct sc_node *n, json_object *v)
@@ -472,7 +473,7 @@ static int kw_enum(struct cctx *c, struct sc_node *n, json_object *v)
     if (n->kw & KW_CONST)
         return cerr(c, "const and enum in one schema are not supported");
     n->kw |= KW_ENUM;
-    return (n->en = compile_enum(c, v, NULL)) ? 0 : -1;
+    return (n->en = compile_enum(c, v, 0, NULL)) ? 0 : -1;
 }
 
 static int kw_minimum(struct cctx *c, struct sc_node *n, json_object *v)
@@ -982,6 +983,8 @@ static int finish_alt(struct cctx *c, struct sc_alt *a)
     for (k = 0; k < a->n; k++) {
         struct sc_node *b = a->b[k];
         a->branch_types[k] = b->boolean < 0 ? b->types : 0;
+        for (j = 0; b->boolean < 0 && !b->types && b->en && j < b->en->n; j++)
+            a->branch_types[k] |= val_types(&b->en->v[j]);
         all_const &= is_const_branch(b);
         all_forms &= is_form_branch(b);
     }
@@ -1177,6 +1180,12 @@ static json_object *parse_doc(const char *path, const char *text, size_t len, ch
     doc = json_tokener_parse_ex(tok, text, (int)len);
     je = json_tokener_get_error(tok);
     end = json_tokener_get_parse_end(tok);
+    if (!doc && je == json_tokener_continue) {
+        /* a top-level literal (true, false, a number) ends only at a delimiter */
+        doc = json_tokener_parse_ex(tok, " ", 1);
+        je = json_tokener_get_error(tok);
+        end = len;
+    }
     if (!doc || je != json_tokener_success) {
         snprintf(err, errlen, "%s: not valid JSON: %s at byte %zu", path,
                  json_tokener_error_desc(je == json_tokener_continue ? json_tokener_error_parse_eof
