@@ -120,6 +120,18 @@ static void load_secret_file(struct rwd *d)
                d->cfg.webhook_secret_file, RW_SECRET_MIN);
 }
 
+/* redis_url without its password, which never reaches a log. */
+static const char *redis_url_for_log(const char *url)
+{
+    static char buf[512];
+    const char *at = strchr(url, '@');
+
+    if (!at)
+        return url;
+    snprintf(buf, sizeof(buf), "redis://****%s", at);
+    return buf;
+}
+
 static void became_ready(struct rwd *d)
 {
     rwd_callback_set_ready(d->callback, 1);
@@ -358,7 +370,7 @@ int main(int argc, char **argv)
     free(api_key);
 
     log_info("runwared %s starting: instance %s, Redis %s, Runware %s%s", RWD_VERSION,
-             d.cfg.instance_id, d.cfg.redis_url, d.cfg.api_url,
+             d.cfg.instance_id, redis_url_for_log(d.cfg.redis_url), d.cfg.api_url,
              d.schema ? ", schema validation on" : ", structural validation only");
     rwd_redis_start(d.rcmd);
     rwd_redis_start(d.rblock);
