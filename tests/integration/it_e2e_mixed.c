@@ -171,6 +171,38 @@ static int match(struct job *jobs, struct it_record *rec)
     return -1;
 }
 
+/* The record's imageUUIDs are exactly those the sim delivered for its task, which it saw once. */
+static void check_against_sim(struct it_env *e, struct it_record *rec)
+{
+    const char *uuid = it_jstr(rec->obj, "taskUUID");
+    json_object *data = it_jget(rec->obj, "data");
+    if (!uuid || !data || !json_object_is_type(data, json_type_array))
+        return;
+    json_object *t = it_sim_task(e, uuid);
+    IT_EXPECT(t, "task %s: the sim does not know it (GET /_sim/task)", uuid);
+    if (!t)
+        return;
+    json_object *dl = it_jget(t, "deliveries");
+    size_t nimg = 0, nd = json_object_array_length(data);
+    IT_EXPECT(it_jint(t, "submissions") == 1, "task %s: submitted %lld times, expected once", uuid,
+              it_jint(t, "submissions"));
+    for (size_t i = 0; dl && i < json_object_array_length(dl); i++) {
+        json_object *d = json_object_array_get_idx(dl, i);
+        const char *kind = it_jstr(d, "kind"), *iu = it_jstr(d, "imageUUID");
+        if (!kind || strcmp(kind, "image") || !iu)
+            continue;
+        nimg++;
+        bool found = false;
+        for (size_t k = 0; k < nd && !found; k++)
+            found = !strcmp(it_jstr(json_object_array_get_idx(data, k), "imageUUID") ?: "", iu);
+        IT_EXPECT(found, "task %s: the sim delivered image %s, missing from the record %s", uuid,
+                  iu, rec->raw);
+    }
+    IT_EXPECT(nimg == nd, "task %s: the sim delivered %zu images, the record holds %zu", uuid, nimg,
+              nd);
+    json_object_put(t);
+}
+
 static void test_mixed(void)
 {
     struct it_env e;
@@ -257,6 +289,10 @@ static void test_mixed(void)
         }
     }
     json_object_put(all);
+
+    /* the images are the very ones the sim generated for that task, submitted once */
+    for (size_t a = 0; a < recs.n; a++)
+        check_against_sim(&e, &recs.v[a]);
 
     it_expect_no_more(&e, lists, 3, 1000);
     it_expect_quiescent(&e);
