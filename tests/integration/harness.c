@@ -532,8 +532,6 @@ static void load_secret_from_redis(struct it_env *e)
     freeReplyObject(r);
 }
 
-static void expect_log_clean(struct it_env *e, const char *what, const char *needle);
-
 /* Starts runwared on e->conf_path (a restart writes its logs to fresh files) and waits for its
  * /healthz; then loads the webhook secret when runwared keeps it in Redis. */
 static void rw_spawn(struct it_env *e)
@@ -612,9 +610,9 @@ void it_rw_restart(struct it_env *e)
 {
     if (e->rw.pid)
         it_die(e, "it_rw_restart: runwared is still running");
-    expect_log_clean(e, "API key", e->api_key);
+    it_expect_log_clean(e, "API key", e->api_key);
     if (e->secret_len)
-        expect_log_clean(e, "webhook secret", e->secret);
+        it_expect_log_clean(e, "webhook secret", e->secret);
     rw_spawn(e);
 }
 
@@ -636,8 +634,7 @@ void it_rmtree(const char *dir)
     nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
 }
 
-/* The log must not contain the secret: a failure names the line. */
-static void expect_log_clean(struct it_env *e, const char *what, const char *needle)
+void it_expect_log_clean(struct it_env *e, const char *what, const char *needle)
 {
     size_t n = 0;
     char *log = slurp(e->rw.err_path, &n);
@@ -679,9 +676,9 @@ void it_env_finish(struct it_env *e)
 {
     if (e->rw.name) {
         it_rw_stop(e);
-        expect_log_clean(e, "API key", e->api_key);
+        it_expect_log_clean(e, "API key", e->api_key);
         if (e->secret_len)
-            expect_log_clean(e, "webhook secret", e->secret);
+            it_expect_log_clean(e, "webhook secret", e->secret);
     }
     if (e->rc) {
         redisFree(e->rc);

@@ -106,6 +106,10 @@ void it_env_finish(struct it_env *e);
 /* rm -r dir */
 void it_rmtree(const char *dir);
 
+/* The current runwared log must not contain needle (a secret called `what`); a failure quotes
+ * the line. */
+void it_expect_log_clean(struct it_env *e, const char *what, const char *needle);
+
 /* Spawns argv[0] with stdout/stderr to files in the env's dir named after p->name. The child dies
  * with us (PR_SET_PDEATHSIG). Dies on failure. */
 void it_spawn(struct it_env *e, struct it_proc *p, const char *name, char *const argv[]);

@@ -243,6 +243,11 @@ static void test_direct_posts(void)
 
     it_expect_no_more(&e, lists, 1, 500);
     it_expect_quiescent(&e);
+    const char *uuids[] = {u1, u2, u3};
+    for (size_t i = 0; i < 3; i++) {
+        token_for(&e, uuids[i], tok);
+        it_expect_log_clean(&e, "callback token", tok);
+    }
     it_env_finish(&e);
     it_records_free(&recs);
     char *all[] = {j1, j2, j3, i1, iu, body, i2bad, i2, i3, a1, err, a2, late, b1, b1body};

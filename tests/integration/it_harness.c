@@ -158,9 +158,31 @@ static void test_sim_starts(void)
     it_env_finish(&e);
 }
 
+/* A secret in runwared's log is found and quoted; an absent one is not reported. */
+static void test_log_clean(void)
+{
+    struct it_env e;
+    it_env_init(&e, "selftest");
+    it_write_file(&e, "runwared.stderr", "first line\nkey is itkey-abc here\nlast\n",
+                  e.rw.err_path);
+    int base = rwt_failed;
+    fprintf(stderr, "  (one expected failure follows)\n");
+    it_expect_log_clean(&e, "API key", "itkey-abc");
+    int seen = rwt_failed - base;
+    it_expect_log_clean(&e, "API key", "itkey-abd");
+    int seen2 = rwt_failed - base;
+    rwt_failed = base;
+    RWT_CHECK_INT(seen, 1);
+    RWT_CHECK_INT(seen2, 1);
+    it_env_finish(&e);
+}
+
 static const struct rwt_case cases[] = {
-    {"spare_ports", test_spare_ports},   {"redis_collect", test_redis_collect},
-    {"record_shape", test_record_shape}, {"children_die_with_us", test_children_die_with_us},
+    {"log_clean", test_log_clean},
+    {"spare_ports", test_spare_ports},
+    {"redis_collect", test_redis_collect},
+    {"record_shape", test_record_shape},
+    {"children_die_with_us", test_children_die_with_us},
     {"sim_starts", test_sim_starts},
 };
 
