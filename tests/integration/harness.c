@@ -23,6 +23,10 @@
 #include <unistd.h>
 #include <curl/curl.h>
 
+#ifndef RW_IT_DEFAULT_SLOW
+#define RW_IT_DEFAULT_SLOW 1 /* 3 in sanitizer builds */
+#endif
+
 #define IT_MAX_CHILDREN 16
 #define IT_LOG_TAIL     24000 /* bytes of each log printed on failure */
 
@@ -112,7 +116,7 @@ const char *it_bin_sim(void)
 int it_slow(void)
 {
     const char *s = getenv("RW_IT_SLOW");
-    int v = s ? atoi(s) : 1;
+    int v = s ? atoi(s) : RW_IT_DEFAULT_SLOW;
     return v >= 1 ? v : 1;
 }
 
@@ -802,7 +806,7 @@ size_t it_collect(struct it_env *e, const char *const *lists, size_t nlists, siz
             it_die(e, "BRPOP: %s", r->str);
         }
         freeReplyObject(r);
-        if (e->rw.name)
+        if (e->rw.pid > 0)
             die_if_exited(e, &e->rw, "while jobs were in flight");
     }
     free(argv);

@@ -64,7 +64,7 @@ struct it_records {
 const char *it_bin_runwared(void);
 const char *it_bin_sim(void);
 
-/* Multiplier for timeouts: 1, or RW_IT_SLOW (e.g. 3 under sanitizers). */
+/* Multiplier for deadlines: $RW_IT_SLOW, else 3 in sanitizer builds and 1 otherwise. */
 int it_slow(void);
 
 int64_t it_now_ms(void);
