@@ -18,7 +18,8 @@ enum rule_kind {
 };
 
 struct rule {
-    const char *where; /* object holding a and b: "" the task, "x" task.x, "x[]" each item of x */
+    const char *where; /* object holding a and b: "" the task, else the task's member */
+    int each;          /* where is an array: the rule holds in each of its objects */
     enum rule_kind kind;
     const char *a, *b;
     const char *const *values; /* R_NEEDS_VALUE: what b may be, NULL-terminated */
@@ -31,18 +32,18 @@ static const char *const transparent_formats[] = {"PNG", "WEBP", NULL};
 static const char *const flux_fill[] = {"runware:102@1", NULL};
 
 static const struct rule rules[] = {
-    {"acceleratorOptions", R_ORDER, "cacheStartStep", "cacheEndStep", NULL, NULL, NULL, 0},
-    {"acceleratorOptions", R_AT_MOST_STEPS, "cacheEndStep", NULL, NULL, NULL, NULL, 0},
-    {"acceleratorOptions", R_ORDER, "cacheStartStepPercentage", "cacheEndStepPercentage", NULL,
+    {"acceleratorOptions", 0, R_ORDER, "cacheStartStep", "cacheEndStep", NULL, NULL, NULL, 0},
+    {"acceleratorOptions", 0, R_AT_MOST_STEPS, "cacheEndStep", NULL, NULL, NULL, NULL, 0},
+    {"acceleratorOptions", 0, R_ORDER, "cacheStartStepPercentage", "cacheEndStepPercentage", NULL,
      NULL, NULL, 0},
-    {"controlNet[]", R_ORDER, "startStep", "endStep", NULL, NULL, NULL, 0},
-    {"controlNet[]", R_AT_MOST_STEPS, "endStep", NULL, NULL, NULL, NULL, 0},
-    {"controlNet[]", R_ORDER, "startStepPercentage", "endStepPercentage", NULL, NULL, NULL, 0},
-    {"pulid", R_BELOW_STEPS, "CFGstartStep", NULL, NULL, NULL, NULL, 0},
-    {"inputs", R_NEEDS, "maskImage", "seedImage", NULL, NULL, NULL, 0},
-    {"", R_NEEDS_VALUE, "layerDiffuse", "outputFormat", transparent_formats, "JPG",
+    {"controlNet", 1, R_ORDER, "startStep", "endStep", NULL, NULL, NULL, 0},
+    {"controlNet", 1, R_AT_MOST_STEPS, "endStep", NULL, NULL, NULL, NULL, 0},
+    {"controlNet", 1, R_ORDER, "startStepPercentage", "endStepPercentage", NULL, NULL, NULL, 0},
+    {"pulid", 0, R_BELOW_STEPS, "CFGstartStep", NULL, NULL, NULL, NULL, 0},
+    {"inputs", 0, R_NEEDS, "maskImage", "seedImage", NULL, NULL, NULL, 0},
+    {"", 0, R_NEEDS_VALUE, "layerDiffuse", "outputFormat", transparent_formats, "JPG",
      "transparency needs an alpha channel", 0},
-    {"", R_NEEDS_VALUE, "acePlusPlus", "model", flux_fill, NULL,
+    {"", 0, R_NEEDS_VALUE, "acePlusPlus", "model", flux_fill, NULL,
      "the spec requires FLUX Fill for ACE++", 1},
 };
 
@@ -128,13 +129,21 @@ oom:
     return -1;
 }
 
-static void join(char *buf, size_t len, const char *prefix, const char *key)
+/* The path of key in the rule's object ("controlNet[2].endStep"), rendered only for errors. */
+static const char *path(char *buf, size_t len, const struct rule *ru, size_t index, const char *key)
 {
-    snprintf(buf, len, "%s%s%s", prefix, *prefix ? "." : "", key);
+    if (!*ru->where)
+        snprintf(buf, len, "%s", key);
+    else if (ru->each)
+        snprintf(buf, len, "%s[%zu].%s", ru->where, index, key);
+    else
+        snprintf(buf, len, "%s.%s", ru->where, key);
+    return buf;
 }
 
-/* Checks one rule on one object (obj, named prefix in paths). Returns -1 to stop. */
-static int check(struct rctx *r, const struct rule *ru, json_object *obj, const char *prefix)
+/* Checks one rule on one object (item index of the rule's array when ru->each). Returns -1 to
+ * stop. */
+static int check(struct rctx *r, const struct rule *ru, json_object *obj, size_t index)
 {
     char pa[160], pb[160], list[160];
     int64_t a, b, steps;
@@ -145,32 +154,35 @@ static int check(struct rctx *r, const struct rule *ru, json_object *obj, const 
 
     if (r->count >= r->max)
         return -1;
-
-    join(pa, sizeof(pa), prefix, ru->a);
-    join(pb, sizeof(pb), prefix, ru->b ? ru->b : "");
     switch (ru->kind) {
     case R_ORDER:
-        if (get_int(obj, ru->a, &a) && get_int(obj, ru->b, &b) && b <= a)
-            return add(r, RW_E_INVALID_PARAMETER, pb, 1, a + 1, 0, 0,
-                       "%s %lld must be greater than %s %lld", pb, (long long)b, pa, (long long)a);
-        return 0;
+        if (!get_int(obj, ru->a, &a) || !get_int(obj, ru->b, &b) || b > a)
+            return 0;
+        path(pa, sizeof(pa), ru, index, ru->a);
+        path(pb, sizeof(pb), ru, index, ru->b);
+        return add(r, RW_E_INVALID_PARAMETER, pb, 1, a + 1, 0, 0,
+                   "%s %lld must be greater than %s %lld", pb, (long long)b, pa, (long long)a);
     case R_AT_MOST_STEPS:
-        if (get_int(obj, ru->a, &a) && get_int(r->task, "steps", &steps) && a > steps)
-            return add(r, RW_E_INVALID_PARAMETER, pa, 0, 0, 1, steps,
-                       "%s %lld is greater than steps %lld; it must be at most steps", pa,
-                       (long long)a, (long long)steps);
-        return 0;
+        if (!get_int(obj, ru->a, &a) || !get_int(r->task, "steps", &steps) || a <= steps)
+            return 0;
+        path(pa, sizeof(pa), ru, index, ru->a);
+        return add(r, RW_E_INVALID_PARAMETER, pa, 0, 0, 1, steps,
+                   "%s %lld is greater than steps %lld; it must be at most steps", pa, (long long)a,
+                   (long long)steps);
     case R_BELOW_STEPS:
-        if (get_int(obj, ru->a, &a) && get_int(r->task, "steps", &steps) && a >= steps)
-            return add(r, RW_E_INVALID_PARAMETER, pa, 0, 0, 1, steps - 1,
-                       "%s %lld must be less than steps %lld", pa, (long long)a, (long long)steps);
-        return 0;
+        if (!get_int(obj, ru->a, &a) || !get_int(r->task, "steps", &steps) || a < steps)
+            return 0;
+        path(pa, sizeof(pa), ru, index, ru->a);
+        return add(r, RW_E_INVALID_PARAMETER, pa, 0, 0, 1, steps - 1,
+                   "%s %lld must be less than steps %lld", pa, (long long)a, (long long)steps);
     case R_NEEDS:
-        if (json_object_object_get_ex(obj, ru->a, NULL) &&
-            !json_object_object_get_ex(obj, ru->b, NULL))
-            return add(r, RW_E_MISSING_PARAMETER, pb, 0, 0, 0, 0, "%s is required when %s is given",
-                       pb, pa);
-        return 0;
+        if (!json_object_object_get_ex(obj, ru->a, NULL) ||
+            json_object_object_get_ex(obj, ru->b, NULL))
+            return 0;
+        path(pa, sizeof(pa), ru, index, ru->a);
+        path(pb, sizeof(pb), ru, index, ru->b);
+        return add(r, RW_E_MISSING_PARAMETER, pb, 0, 0, 0, 0, "%s is required when %s is given", pb,
+                   pa);
     case R_NEEDS_VALUE:
         /* a in use: true, or an object of settings (other values are the schema's to report) */
         if (!json_object_object_get_ex(obj, ru->a, &va) ||
@@ -192,6 +204,8 @@ static int check(struct rctx *r, const struct rule *ru, json_object *obj, const 
                                     : v[1]          ? ", "
                                                     : " or ",
                                     *v);
+        path(pa, sizeof(pa), ru, index, ru->a);
+        path(pb, sizeof(pb), ru, index, ru->b);
         add(r, RW_E_CONFLICTING, ru->report_a ? pa : pb, 0, 0, 0, 0,
             "%s needs %s %s (%s); %s is %s%s", pa, pb, list, ru->why, pb, val,
             given ? "" : " (the default)");
@@ -210,29 +224,21 @@ int rw_rules_check(json_object *task, json_object *errors, int max)
         return 0;
     for (size_t k = 0; k < sizeof(rules) / sizeof(rules[0]); k++) {
         const struct rule *ru = &rules[k];
-        size_t wlen = strlen(ru->where);
         json_object *obj = task;
-        char name[64], prefix[96];
         int rc = 0;
 
-        if (wlen == 0) {
-            rc = check(&r, ru, task, "");
-        } else if (ru->where[wlen - 1] == ']') {
-            snprintf(name, sizeof(name), "%.*s", (int)(wlen - 2), ru->where);
-            if (json_object_object_get_ex(task, name, &obj) &&
-                json_object_is_type(obj, json_type_array)) {
-                size_t n = json_object_array_length(obj);
-                for (size_t i = 0; i < n && rc == 0; i++) {
-                    json_object *item = json_object_array_get_idx(obj, i);
-                    if (!json_object_is_type(item, json_type_object))
-                        continue;
-                    snprintf(prefix, sizeof(prefix), "%s[%zu]", name, i);
-                    rc = check(&r, ru, item, prefix);
-                }
+        if (*ru->where && !json_object_object_get_ex(task, ru->where, &obj))
+            continue;
+        if (!ru->each) {
+            if (json_object_is_type(obj, json_type_object))
+                rc = check(&r, ru, obj, 0);
+        } else if (json_object_is_type(obj, json_type_array)) {
+            size_t n = json_object_array_length(obj);
+            for (size_t i = 0; i < n && rc == 0; i++) {
+                json_object *item = json_object_array_get_idx(obj, i);
+                if (json_object_is_type(item, json_type_object))
+                    rc = check(&r, ru, item, i);
             }
-        } else if (json_object_object_get_ex(task, ru->where, &obj) &&
-                   json_object_is_type(obj, json_type_object)) {
-            rc = check(&r, ru, obj, ru->where);
         }
         if (rc < 0)
             break;

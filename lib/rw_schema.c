@@ -674,6 +674,19 @@ static int kw_properties(struct cctx *c, struct sc_node *n, json_object *v)
     }
     n->nprops = k;
     qsort(n->props, k, sizeof(*n->props), cmp_prop);
+    if (k >= UINT16_MAX)
+        return cerr(c, "too many properties");
+    /* a hash index at most half full: a lookup is one hash and about one strcmp */
+    for (n->pmask = 7; n->pmask + 1 < 2 * k; n->pmask = n->pmask * 2 + 1)
+        ;
+    if (!(n->ptab = arena_alloc(c->s, (n->pmask + 1) * sizeof(*n->ptab))))
+        return coom(c);
+    for (size_t i = 0; i < k; i++) {
+        uint32_t slot = (n->props[i].hash = rw_schema_hash(n->props[i].name)) & n->pmask;
+        while (n->ptab[slot])
+            slot = (slot + 1) & n->pmask;
+        n->ptab[slot] = (uint16_t)(i + 1);
+    }
     n->kw |= KW_PROPS;
     return 0;
 }

@@ -82,6 +82,7 @@ struct sc_node;
 
 struct sc_prop {
     const char *name;
+    uint32_t hash; /* rw_schema_hash(name) */
     struct sc_node *node;
 };
 
@@ -116,6 +117,8 @@ struct sc_node {
     size_t nreq;
     struct sc_prop *props; /* sorted by name */
     size_t nprops;
+    uint16_t *ptab; /* open-addressing index of props: entry i+1, 0 empty; pmask + 1 slots */
+    uint32_t pmask;
     struct sc_node *addl;
     struct sc_dep *deps;
     size_t ndeps;
@@ -164,6 +167,16 @@ void rw_schema_join(char *buf, size_t len, size_t *pos, size_t k, size_t n, cons
 
 /* "an integer", "a string or null"... for a set of T_* bits. Returns buf. */
 const char *rw_schema_type_phrase(unsigned types, char *buf, size_t len);
+
+/* FNV-1a of a NUL-terminated name (property lookup). */
+static inline uint32_t rw_schema_hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
 
 /* memcmp order, then length. */
 int rw_schema_cmp_bytes(const char *a, size_t alen, const char *b, size_t blen);

@@ -17,13 +17,21 @@
 
 #define VALIDATE_DEPTH 128 /* schema applications nested while validating ($ref loops) */
 
+/* One step of a parameter path: a member name (borrowed) or, key NULL, an array index. */
+struct pseg {
+    const char *key;
+    size_t index;
+};
+
 struct vctx {
     json_object *errors; /* NULL: quiet, stop at the first violation and report nothing */
     int count, max;
     int full; /* the cap is reached or memory ran out: stop */
     int oom;
-    char *path; /* parameter path of the value being validated (maintained when reporting) */
-    size_t plen;
+    struct pseg *segs; /* parameter path of the value being validated (kept when reporting) */
+    int nseg;
+    char *path; /* segs rendered, when path_ok */
+    int path_ok;
     int depth;
     const char *cond; /* "when ..." appended to messages under then/else */
 };
@@ -50,11 +58,6 @@ struct inum {
     struct rw_dec d;
 };
 
-static const char *subj(const struct vctx *c)
-{
-    return c->plen ? c->path : "the task";
-}
-
 static int is_ident(const char *k)
 {
     if (!*k || (*k >= '0' && *k <= '9'))
@@ -66,37 +69,74 @@ static int is_ident(const char *k)
     return 1;
 }
 
-static size_t push_key(struct vctx *c, const char *key)
+/* The parameter path ("controlNet[0].guideImage"), rendered only when an error needs it;
+ * NULL at the top. */
+static const char *path_of(struct vctx *c)
 {
-    size_t old = c->plen;
+    size_t pos = 0;
 
-    if (!c->errors)
-        return old;
-    if (is_ident(key)) {
-        rw_schema_bprintf(c->path, PATH_LEN, &c->plen, "%s%s", old ? "." : "", key);
-    } else {
-        rw_schema_bprintf(c->path, PATH_LEN, &c->plen, "[\"");
-        rw_schema_put_escaped(c->path, PATH_LEN, &c->plen, key, strlen(key), 64);
-        rw_schema_bprintf(c->path, PATH_LEN, &c->plen, "\"]");
+    if (!c->nseg)
+        return NULL;
+    if (c->path_ok)
+        return c->path;
+    c->path[0] = '\0';
+    for (int i = 0; i < c->nseg && i < VALIDATE_DEPTH; i++) {
+        const char *key = c->segs[i].key;
+        if (!key)
+            rw_schema_bprintf(c->path, PATH_LEN, &pos, "[%zu]", c->segs[i].index);
+        else if (is_ident(key))
+            rw_schema_bprintf(c->path, PATH_LEN, &pos, "%s%s", i ? "." : "", key);
+        else {
+            rw_schema_bprintf(c->path, PATH_LEN, &pos, "[\"");
+            rw_schema_put_escaped(c->path, PATH_LEN, &pos, key, strlen(key), 64);
+            rw_schema_bprintf(c->path, PATH_LEN, &pos, "\"]");
+        }
+    }
+    c->path_ok = 1;
+    return c->path;
+}
+
+static const char *subj(struct vctx *c)
+{
+    const char *p = path_of(c);
+
+    return p ? p : "the task";
+}
+
+/* Path steps cost a store, not a format: paths are rendered only for errors. Returns the depth
+ * to pop back to. */
+static int push_key(struct vctx *c, const char *key)
+{
+    int old = c->nseg;
+
+    if (c->errors) {
+        if (c->nseg < VALIDATE_DEPTH)
+            c->segs[c->nseg] = (struct pseg){key, 0};
+        c->nseg++;
+        c->path_ok = 0;
     }
     return old;
 }
 
-static size_t push_index(struct vctx *c, size_t i)
+static int push_index(struct vctx *c, size_t i)
 {
-    size_t old = c->plen;
+    int old = c->nseg;
 
-    if (c->errors)
-        rw_schema_bprintf(c->path, PATH_LEN, &c->plen, "[%zu]", i);
+    if (c->errors) {
+        if (c->nseg < VALIDATE_DEPTH)
+            c->segs[c->nseg] = (struct pseg){NULL, i};
+        c->nseg++;
+        c->path_ok = 0;
+    }
     return old;
 }
 
-static void pop(struct vctx *c, size_t old)
+static void pop(struct vctx *c, int old)
 {
-    if (!c->errors)
-        return;
-    c->plen = old;
-    c->path[old] = '\0';
+    if (c->errors && c->nseg != old) {
+        c->nseg = old;
+        c->path_ok = 0;
+    }
 }
 
 /* Adds key -> v (taken) to e; v NULL means allocation failed. */
@@ -175,7 +215,7 @@ __attribute__((format(printf, 4, 5))) static int fail(struct vctx *c, const char
     pos = strlen(msg);
     if (c->cond)
         rw_schema_bprintf(msg, sizeof(msg), &pos, " %s", c->cond);
-    if (!(e = rw_errors_add(c->errors, code, c->plen ? c->path : NULL, "%s", msg)))
+    if (!(e = rw_errors_add(c->errors, code, path_of(c), "%s", msg)))
         goto oom;
     if (++c->count >= c->max)
         c->full = 1;
@@ -429,7 +469,9 @@ static int v_string(const struct sc_node *n, json_object *v, struct vctx *c)
     char vb[SHOW_BYTES + 16];
     int bad = 0, r;
 
-    if (n->minlen >= 0 || n->maxlen >= 0) {
+    /* A UTF-8 string of len bytes has len/4 to len code points: often that decides. */
+    if ((n->minlen >= 0 && (len + 3) / 4 < (uint64_t)n->minlen) ||
+        (n->maxlen >= 0 && len > (uint64_t)n->maxlen)) {
         cps = count_code_points(s, len);
         if (n->minlen >= 0 && cps < (uint64_t)n->minlen)
             bad += FAIL(c, RW_E_INVALID_PARAMETER, &lim,
@@ -496,7 +538,7 @@ static int v_array(const struct sc_node *n, json_object *v, struct vctx *c)
         }
     }
     for (k = 0; n->items && k < len; k++) {
-        size_t old = push_index(c, k);
+        int old = push_index(c, k);
         bad += v_node(n->items, json_object_array_get_idx(v, k), c);
         pop(c, old);
         if (STOP(c, bad))
@@ -507,17 +549,15 @@ static int v_array(const struct sc_node *n, json_object *v, struct vctx *c)
 
 static const struct sc_prop *find_prop(const struct sc_node *n, const char *key)
 {
-    size_t lo = 0, hi = n->nprops;
+    uint32_t h, slot;
 
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int r = strcmp(key, n->props[mid].name);
-        if (r == 0)
-            return &n->props[mid];
-        if (r < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
+    if (!n->nprops)
+        return NULL;
+    h = rw_schema_hash(key);
+    for (slot = h & n->pmask; n->ptab[slot]; slot = (slot + 1) & n->pmask) {
+        const struct sc_prop *p = &n->props[n->ptab[slot] - 1];
+        if (p->hash == h && strcmp(p->name, key) == 0)
+            return p;
     }
     return NULL;
 }
@@ -535,7 +575,8 @@ static int fail_unknown(const struct sc_node *n, const char *key, struct vctx *c
 static int v_object(const struct sc_node *n, json_object *v, struct vctx *c)
 {
     int bad = 0;
-    size_t k, j, old;
+    size_t k, j;
+    int old;
 
     for (k = 0; k < n->nreq; k++) {
         if (json_object_object_get_ex(v, n->req[k], NULL))
@@ -661,7 +702,8 @@ static int v_not(const struct sc_node *n, json_object *v, struct vctx *c)
 {
     const struct sc_node *nt = n->not_;
     char list[MSG_LEN], vb[SHOW_BYTES + 16];
-    size_t pos = 0, old, k;
+    size_t pos = 0, k;
+    int old;
     int r, bad;
 
     if ((r = quiet_ok(nt, v, c)) <= 0)
@@ -674,7 +716,7 @@ static int v_not(const struct sc_node *n, json_object *v, struct vctx *c)
         list[0] = '\0';
         for (k = 0; k < nt->nreq; k++) {
             old = push_key(c, nt->req[k]);
-            rw_schema_join(list, sizeof(list), &pos, k, nt->nreq, "and", c->path);
+            rw_schema_join(list, sizeof(list), &pos, k, nt->nreq, "and", path_of(c));
             pop(c, old);
         }
         old = push_key(c, nt->req[nt->nreq - 1]);
@@ -705,12 +747,13 @@ static int fail_type(const struct sc_node *n, json_object *v, struct vctx *c)
 
 static int v_node(const struct sc_node *n, json_object *v, struct vctx *c)
 {
-    struct inum x = {0};
+    struct inum x;
     char vb[SHOW_BYTES + 16];
     enum json_type jt = json_object_get_type(v);
     int bad = 0, r;
     size_t k;
 
+    x.is_i64 = x.have_d = 0;
     if (n->boolean >= 0)
         return n->boolean ? 0
                           : FAIL(c, c->cond ? RW_E_CONFLICTING : RW_E_INVALID_PARAMETER, NULL,
@@ -819,6 +862,7 @@ out:
 
 int rw_schema_validate(const struct rw_schema *schema, json_object *task, json_object *errors)
 {
+    struct pseg segs[VALIDATE_DEPTH];
     char path[PATH_LEN];
     struct vctx c;
     int r;
@@ -828,8 +872,8 @@ int rw_schema_validate(const struct rw_schema *schema, json_object *task, json_o
     memset(&c, 0, sizeof(c));
     c.errors = errors;
     c.max = RW_SCHEMA_MAX_ERRORS;
+    c.segs = segs;
     c.path = path;
-    path[0] = '\0';
     v_node(schema->root, task, &c);
     if (c.oom)
         return -1;
