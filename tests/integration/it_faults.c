@@ -108,6 +108,33 @@ static json_object *print_stats(struct it_env *e, const char *name)
     return st;
 }
 
+/* Collects until every job has a record. Retries back off exponentially (up to ~36 s apart), so
+ * instead of one deadline this fails after `stall_ms` without progress: no new record and no new
+ * request reaching the sim. */
+static size_t collect_while_progressing(struct it_env *e, struct batch *b, int stall_ms,
+                                        struct it_records *recs)
+{
+    size_t got = 0;
+    long long requests = -1;
+    int64_t last = it_now_ms();
+    while (got < (size_t)b->njobs) {
+        size_t n = it_collect(e, b->lists, 2, (size_t)b->njobs - got, 2000, recs);
+        json_object *st = it_sim_stats(e);
+        long long r = it_stat(st, "requests");
+        json_object_put(st);
+        if (n > 0 || r != requests)
+            last = it_now_ms();
+        got += n;
+        requests = r;
+        if (it_now_ms() - last > stall_ms) {
+            IT_EXPECT(false, "no record and no request to the sim for %d ms; %zu of %d records",
+                      stall_ms, got, b->njobs);
+            break;
+        }
+    }
+    return got;
+}
+
 /* Submissions answered 500 or 429, callbacks repeated or sent as bare items. */
 static void test_flaky_upstream(void)
 {
@@ -120,12 +147,13 @@ static void test_flaky_upstream(void)
                          "--fail-500",  "0.2", "--fail-429",  "0.2", "--dup-callback", "0.2",
                          "--bare-item", "0.3", NULL};
     it_sim_start(&e, sim);
-    it_rw_start(&e, "submit_retries = 10\nsubmit_batch = 4\n");
+    /* small batches: many requests, so both faults surely occur; retries enough never to give up */
+    it_rw_start(&e, "submit_retries = 20\nsubmit_batch = 4\n");
     batch_make(&e, &b, 120, "flaky");
 
     int64_t t0 = it_now_ms();
     batch_push(&e, &b);
-    size_t got = it_collect(&e, b.lists, 2, (size_t)b.njobs, 120000 * it_slow(), &recs);
+    size_t got = collect_while_progressing(&e, &b, 45000 * it_slow(), &recs);
     printf("flaky_upstream: %d jobs (%d images) -> %zu records in %.3f s\n", b.njobs, b.images, got,
            (double)(it_now_ms() - t0) / 1000.0);
     IT_EXPECT(got == (size_t)b.njobs, "expected %d records, got %zu", b.njobs, got);
