@@ -587,10 +587,11 @@ void it_rw_start(struct it_env *e, const char *extra)
                         "listen = 127.0.0.1:%d\n"
                         "key_prefix = %s\n"
                         "instance_id = %s\n"
-                        "log_level = debug\n"
+                        "log_level = %s\n"
                         "%s%s%s"
                         "%s",
                         e->redis_port, e->sim_url, keyfile, e->rw_port, e->prefix, e->instance,
+                        getenv("RW_IT_LOG_LEVEL") ? getenv("RW_IT_LOG_LEVEL") : "debug",
                         e->secret_in_file ? "webhook_secret_file = " : "",
                         e->secret_in_file ? secretfile : "", e->secret_in_file ? "\n" : "",
                         extra ? extra : "");
