@@ -1207,8 +1207,8 @@ static void test_spec_images(void)
         U1,
         "https://example.com/images/in.png?sig=a%2Fb",
         "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk",
-        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+A8AAQUBAScY42YAAAAASUVORK5"
-        "CYII=",
+        ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+A8AAQUBAScY42YAAAAASUVORK5"
+         "CYII="),
     };
     static const char *const forms_bad[] = {
         "not an image",
