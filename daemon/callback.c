@@ -1,4 +1,4 @@
-/* The HTTP listener: Runware's webhook callbacks, and /healthz.
+/* The HTTP listener: Runware's webhook callbacks, /healthz and /metrics.
  *
  * POST <public_url>/callback/<taskUUID>?token=<hmac>: the token is checked first (401), the body
  * parsed (400), then every item or error is handed to the store, and the answer waits for Redis:
@@ -13,6 +13,7 @@
 
 #include "complete.h"
 #include "log.h"
+#include "metrics.h"
 #include "rw_response.h"
 #include "rw_token.h"
 
@@ -22,6 +23,8 @@ struct rwd_callback {
     const struct rwd_secret *secret;
     struct evhttp *http;
     int ready;
+    void (*gauges)(struct evbuffer *, void *);
+    void *gauges_arg;
 };
 
 /* One callback request waiting for Redis. */
@@ -44,6 +47,29 @@ static void reply_text(struct evhttp_request *req, int code, const char *reason,
         evbuffer_free(b);
 }
 
+/* The answer to a callback, counted by outcome. */
+static void reply_outcome(struct evhttp_request *req, enum rwd_cb_outcome o, const char *error)
+{
+    static const struct {
+        int code;
+        const char *reason;
+    } http[RWD_CB_OUTCOMES] = {
+        [RWD_CB_OK] = {200, "OK"},
+        [RWD_CB_UNAUTHORIZED] = {401, "Unauthorized"},
+        [RWD_CB_BAD_REQUEST] = {400, "Bad Request"},
+        [RWD_CB_UNKNOWN] = {404, "Not Found"},
+        [RWD_CB_UNAVAILABLE] = {503, "Service Unavailable"},
+    };
+    char body[160];
+
+    rwd_metrics.callbacks[o]++;
+    if (o == RWD_CB_OK)
+        snprintf(body, sizeof(body), "{\"status\":\"ok\"}");
+    else
+        snprintf(body, sizeof(body), "{\"error\":\"%s\"}", error);
+    reply_text(req, http[o].code, http[o].reason, body);
+}
+
 static void on_conn_close(struct evhttp_connection *evcon, void *arg)
 {
     struct cb_req *c = arg;
@@ -56,12 +82,11 @@ static void cb_req_answer(struct cb_req *c)
     if (c->req) {
         evhttp_connection_set_closecb(evhttp_request_get_connection(c->req), NULL, NULL);
         if (c->failed)
-            reply_text(c->req, 503, "Service Unavailable",
-                       "{\"error\":\"cannot record the result now; retry\"}");
+            reply_outcome(c->req, RWD_CB_UNAVAILABLE, "cannot record the result now; retry");
         else if (c->unknown && !c->stored)
-            reply_text(c->req, 404, "Not Found", "{\"error\":\"unknown task\"}");
+            reply_outcome(c->req, RWD_CB_UNKNOWN, "unknown task");
         else
-            reply_text(c->req, 200, "OK", "{\"status\":\"ok\"}");
+            reply_outcome(c->req, RWD_CB_OK, NULL);
     } else {
         log_debug("task %s: callback client went away before the answer", c->uuid);
     }
@@ -80,8 +105,10 @@ static void on_stored(redisReply *reply, void *arg)
         c->unknown++;
     } else {
         c->stored++;
-        if (reply->integer == RWD_DONE_COMPLETE)
+        if (reply->integer == RWD_DONE_COMPLETE) {
+            rwd_metrics.records_completed++;
             log_info("task %s: complete", c->uuid);
+        }
     }
     if (--c->outstanding == 0)
         cb_req_answer(c);
@@ -143,21 +170,21 @@ static void handle_callback(struct rwd_callback *cb, struct evhttp_request *req,
     char err[200];
 
     if (!cb->secret->len) {
-        reply_text(req, 503, "Service Unavailable", "{\"error\":\"starting\"}");
+        reply_outcome(req, RWD_CB_UNAVAILABLE, "starting");
         return;
     }
     if (!rw_token_check(cb->secret->key, cb->secret->len, uuid, token)) {
         log_warnx("task %s: callback with a bad token refused", uuid);
-        reply_text(req, 401, "Unauthorized", "{\"error\":\"bad token\"}");
+        reply_outcome(req, RWD_CB_UNAUTHORIZED, "bad token");
         return;
     }
     if (rw_response_parse(body ? body : "", len, &r, err, sizeof(err)) < 0) {
         log_warnx("task %s: unreadable callback body: %s", uuid, err);
-        reply_text(req, 400, "Bad Request", "{\"error\":\"unreadable body\"}");
+        reply_outcome(req, RWD_CB_BAD_REQUEST, "unreadable body");
         return;
     }
     if (!(c = calloc(1, sizeof(*c)))) {
-        reply_text(req, 503, "Service Unavailable", "{\"error\":\"out of memory\"}");
+        reply_outcome(req, RWD_CB_UNAVAILABLE, "out of memory");
         goto out;
     }
     c->req = req;
@@ -165,7 +192,7 @@ static void handle_callback(struct rwd_callback *cb, struct evhttp_request *req,
     c->outstanding = 1; /* held until every call is out, so no answer goes early */
     if (dispatch(cb, c, &r) == 0 && !c->failed) {
         free(c);
-        reply_text(req, 400, "Bad Request", "{\"error\":\"nothing for this task in the body\"}");
+        reply_outcome(req, RWD_CB_BAD_REQUEST, "nothing for this task in the body");
         goto out;
     }
     evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_conn_close, c);
@@ -173,6 +200,23 @@ static void handle_callback(struct rwd_callback *cb, struct evhttp_request *req,
         cb_req_answer(c);
 out:
     rw_response_clear(&r);
+}
+
+static void serve_metrics(struct rwd_callback *cb, struct evhttp_request *req)
+{
+    struct evbuffer *b = evbuffer_new();
+
+    if (!b) {
+        evhttp_send_error(req, 503, "out of memory");
+        return;
+    }
+    rwd_metrics_render(b);
+    if (cb->gauges)
+        cb->gauges(b, cb->gauges_arg);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "text/plain; version=0.0.4");
+    evhttp_send_reply(req, 200, "OK", b);
+    evbuffer_free(b);
 }
 
 static void on_request(struct evhttp_request *req, void *arg)
@@ -187,6 +231,10 @@ static void on_request(struct evhttp_request *req, void *arg)
             reply_text(req, 200, "OK", "{\"status\":\"ok\"}");
         else
             reply_text(req, 503, "Service Unavailable", "{\"status\":\"unavailable\"}");
+        return;
+    }
+    if (strcmp(uri, "/metrics") == 0 && cmd == EVHTTP_REQ_GET) {
+        serve_metrics(cb, req);
         return;
     }
     if (rw_webhook_parse(uri, uuid, token) < 0) {
@@ -237,6 +285,13 @@ fail:
 void rwd_callback_set_ready(struct rwd_callback *cb, int ready)
 {
     cb->ready = ready;
+}
+
+void rwd_callback_set_gauges(struct rwd_callback *cb, void (*fn)(struct evbuffer *, void *),
+                             void *arg)
+{
+    cb->gauges = fn;
+    cb->gauges_arg = arg;
 }
 
 void rwd_callback_free(struct rwd_callback *cb)

@@ -1,7 +1,8 @@
-/* The HTTP listener: Runware's webhook callbacks, and /healthz. */
+/* The HTTP listener: Runware's webhook callbacks, /healthz and /metrics. */
 #ifndef RWD_CALLBACK_H
 #define RWD_CALLBACK_H
 
+#include <event2/buffer.h>
 #include <event2/event.h>
 
 #include "rw_config.h"
@@ -16,6 +17,10 @@ struct rwd_callback *rwd_callback_new(struct event_base *base, const struct rw_c
 
 /* Healthy: Redis connected and the secret known. Set by main. */
 void rwd_callback_set_ready(struct rwd_callback *cb, int ready);
+
+/* fn appends gauges (values of the moment) to what /metrics serves. */
+void rwd_callback_set_gauges(struct rwd_callback *cb, void (*fn)(struct evbuffer *, void *),
+                             void *arg);
 
 void rwd_callback_free(struct rwd_callback *cb);
 

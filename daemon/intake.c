@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "rw_errors.h"
 #include "rw_job.h"
 #include "rw_keys.h"
@@ -87,6 +88,7 @@ static void reject(struct job_ctx *c, json_object *errors, bool with_payload, co
     json_object *first = json_object_array_get_idx(errors, 0), *code = NULL, *param = NULL;
     char *rec;
 
+    rwd_metrics.jobs_refused++;
     json_object_object_get_ex(first, "code", &code);
     json_object_object_get_ex(first, "parameter", &param);
     log_info("task %s: job refused: %s%s%s (%zu errors)", c->uuid,
@@ -175,6 +177,7 @@ static void handle_job(struct rwd_intake *in, const char *raw, size_t len)
     c->in = in;
     c->taken_ms = rwd_now_ms();
     in->busy++;
+    rwd_metrics.jobs_taken++;
     rc = rw_job_parse(raw, len, in->schema, &job, &errors);
     if (rc == -2) {
         in->busy--;

@@ -234,6 +234,22 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
     rwd_submit_drain(d->submit, on_drained, d);
 }
 
+static void gauges(struct evbuffer *out, void *arg)
+{
+    struct rwd *d = arg;
+
+    evbuffer_add_printf(out,
+                        "# HELP runwared_tasks_in_hand Tasks taken and not yet acknowledged.\n"
+                        "# TYPE runwared_tasks_in_hand gauge\nrunwared_tasks_in_hand %zu\n"
+                        "# HELP runwared_submit_requests_in_flight POSTs awaiting an answer.\n"
+                        "# TYPE runwared_submit_requests_in_flight gauge\n"
+                        "runwared_submit_requests_in_flight %zu\n"
+                        "# HELP runwared_redis_connected 1 when Redis is connected.\n"
+                        "# TYPE runwared_redis_connected gauge\nrunwared_redis_connected %d\n",
+                        rwd_submit_count(d->submit) + rwd_intake_busy(d->intake),
+                        rwd_http_inflight(d->http), rwd_store_ready(d->store));
+}
+
 static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
     log_info("SIGHUP: nothing to reload; restart runwared to apply a new configuration");
@@ -270,6 +286,7 @@ static void setup(struct rwd *d, const char *api_key)
     if (!(d->callback = rwd_callback_new(d->base, &d->cfg, d->store, &d->secret)))
         exit(1);
     rwd_submit_set_room_cb(d->submit, rwd_intake_room, d->intake);
+    rwd_callback_set_gauges(d->callback, gauges, d);
     rwd_redis_set_handlers(d->rcmd, on_cmd_ready, on_cmd_lost, d);
     rwd_redis_set_handlers(d->rblock, on_block_ready, NULL, d);
 

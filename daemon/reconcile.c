@@ -13,6 +13,7 @@
 
 #include "complete.h"
 #include "log.h"
+#include "metrics.h"
 #include "rw_errors.h"
 #include "rw_response.h"
 #include "util.h"
@@ -32,8 +33,10 @@ struct rwd_reconcile {
 
 static void on_completed(redisReply *reply, void *arg)
 {
-    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == RWD_DONE_COMPLETE)
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer == RWD_DONE_COMPLETE) {
+        rwd_metrics.records_completed++;
         log_info("task %s: complete (by polling)", (const char *)arg);
+    }
     free(arg);
 }
 
@@ -128,6 +131,7 @@ static void on_claimed(redisReply *reply, void *arg)
         json_object *t;
 
         if (now - taken > timeout_ms) {
+            rwd_metrics.timeouts++;
             json_object *errors =
                 rw_errors_one("timeout", NULL, "no result from Runware within %d s (task_timeout)",
                               rc->cfg->task_timeout);
@@ -153,9 +157,10 @@ static void on_claimed(redisReply *reply, void *arg)
         log_info("reconcile: polling %zu tasks without a result for %d s", polls,
                  rc->cfg->reconcile_after);
         if (body &&
-            rwd_http_post(rc->http, rc->cfg->api_url, body, strlen(body), on_polled, rc) == 0)
+            rwd_http_post(rc->http, rc->cfg->api_url, body, strlen(body), on_polled, rc) == 0) {
             rc->busy = 1;
-        else if (!body)
+            rwd_metrics.polls++;
+        } else if (!body)
             log_warnx("reconcile: out of memory");
     }
     json_object_put(req);

@@ -10,6 +10,7 @@
 #include <sys/queue.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "rw_errors.h"
 #include "rw_record.h"
 #include "rw_response.h"
@@ -150,6 +151,7 @@ static void on_acked(redisReply *reply, void *arg)
 static void acked(struct task *t)
 {
     t->state = T_FINISHING;
+    rwd_metrics.tasks_acked++;
     log_debug("task %s: acknowledged", t->uuid);
     if (rwd_store_acked(t->s->st, t->uuid, rwd_now_ms(), on_acked, t) < 0)
         on_acked(NULL, t);
@@ -187,6 +189,7 @@ static void finish(struct task *t, json_object *errors)
     if (!t->tail) {
         json_object *code = NULL;
 
+        rwd_metrics.tasks_failed++;
         json_object_object_get_ex(json_object_array_get_idx(errors, 0), "code", &code);
         log_warnx("task %s: failed: %s", t->uuid, code ? json_object_get_string(code) : "?");
         if (!(t->tail = rw_record_tail(errors, rwd_now_ms()))) {
@@ -220,6 +223,7 @@ static void retry(struct task *t, const char *why)
         finish_one(t, RW_E_SUBMIT_FAILED, msg);
         return;
     }
+    rwd_metrics.submit_retries++;
     t->state = T_DELAYED;
     t->due_ms = rwd_now_ms() + rwd_backoff_ms(t->attempts, RETRY_BASE_MS, RETRY_CAP_MS);
     TAILQ_INSERT_TAIL(&s->delayed, t, entry);
@@ -399,6 +403,7 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
             return;
         }
         s->requests++;
+        rwd_metrics.submit_requests++;
         LIST_INSERT_HEAD(&s->batches, b, entry);
     }
     return;
