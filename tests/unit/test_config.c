@@ -380,7 +380,8 @@ static void test_load(void)
 static void test_shipped_conf(void)
 {
     /* conf/runwared.conf loads as is, documents every key, and each documented default (the
-     * commented `# key = value` lines) is valid and, for keys with a default, equal to it */
+     * commented `# key = value` lines) is valid and, for keys with a default, equal to it; the
+     * one key it sets, model_spec, turns on schema validation with the installed spec */
     const char *src = getenv("RW_SOURCE_DIR");
     struct rw_config c, d;
     char path[512], err[2048], dump[2048], line[512];
@@ -393,6 +394,9 @@ static void test_shipped_conf(void)
     rw_config_init(&c);
     RWT_CHECK_INT(rw_config_load(&c, path, err, sizeof(err)), 0);
     RWT_CHECK_STR(err, "");
+    RWT_CHECK_STR(c.model_spec, "/etc/runwared/flux-1-dev-srpo.schema.json");
+    free(c.model_spec);
+    c.model_spec = NULL; /* the rest is all defaults */
     rw_config_init(&d);
     RWT_CHECK_INT(rw_config_dump(&c, dump, sizeof(dump)), strlen(DEFAULTS_DUMP));
     RWT_CHECK_STR(dump, DEFAULTS_DUMP);
@@ -402,14 +406,19 @@ static void test_shipped_conf(void)
     }
     while (fgets(line, sizeof(line), f) != NULL) {
         char key[64];
+        const char *kv = NULL;
 
-        if (sscanf(line, "# %63[a-z_] = ", key) == 1 && strstr(line, " = ") != NULL) {
-            size_t n = strlen(line + 2);
+        if (sscanf(line, "# %63[a-z_] = ", key) == 1 && strstr(line, " = ") != NULL)
+            kv = line + 2; /* a documented default */
+        else if (sscanf(line, "%63[a-z_] = ", key) == 1 && strstr(line, " = ") != NULL)
+            kv = line; /* a key the file sets */
+        if (kv) {
+            size_t n = strlen(kv);
             char *p = realloc(uncommented, ulen + n + 1);
 
             RWT_CHECK(p != NULL);
             uncommented = p;
-            memcpy(uncommented + ulen, line + 2, n + 1);
+            memcpy(uncommented + ulen, kv, n + 1);
             ulen += n;
             documented++;
         }
