@@ -91,7 +91,7 @@ static void reject(struct job_ctx *c, json_object *errors, bool with_payload, co
     rwd_metrics.jobs_refused++;
     json_object_object_get_ex(first, "code", &code);
     json_object_object_get_ex(first, "parameter", &param);
-    log_info("task %s: job refused: %s%s%s (%zu errors)", c->uuid,
+    log_info("task %s: job refused: %s%s%s (errors: %zu)", c->uuid,
              code ? json_object_get_string(code) : "?", param ? " " : "",
              param ? json_object_get_string(param) : "", json_object_array_length(errors));
     rec = rw_record_error(c->uuid, c->meta, c->taken_ms, errors, with_payload ? c->raw : NULL,

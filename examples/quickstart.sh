@@ -7,7 +7,7 @@ set -euo pipefail
 
 rw_install_deps
 echo "== building"
-rw_build "$RW_TOP/build" >/dev/null
+RW_TARGETS="runwared runware-sim runwarectl" rw_build "$RW_TOP/build" >/dev/null
 
 work=$(mktemp -d /tmp/runwared-demo.XXXXXX)
 pids=()

@@ -18,12 +18,13 @@ rw_install_deps() {
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $missing
 }
 
-# rw_build DIR [cmake options...]
+# rw_build DIR [cmake options...]: configure and build everything (or $RW_TARGETS only)
 rw_build() {
-    local dir=$1
+    local dir=$1 t targets=()
     shift
+    for t in ${RW_TARGETS:-}; do targets+=(--target "$t"); done
     cmake -S "$RW_TOP" -B "$dir" "$@" >/dev/null
-    cmake --build "$dir" -j"$(nproc)"
+    cmake --build "$dir" -j"$(nproc)" "${targets[@]}"
 }
 
 RW_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
