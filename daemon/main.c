@@ -259,8 +259,9 @@ static void setup(struct rwd *d, const char *api_key)
 {
     struct rw_redis_addr addr = {0};
     char err[256], auth[1024];
-    const char *headers[] = {"Content-Type: application/json", "Accept: application/json", auth,
-                             NULL};
+    /* "Expect:" off: no 100-continue round trip before each body. */
+    const char *headers[] = {"Content-Type: application/json", "Accept: application/json",
+                             "Expect:", auth, NULL};
 
     if (rw_redis_url_parse(d->cfg.redis_url, &addr, err, sizeof(err)) < 0)
         fatalx("redis_url: %s", err);
