@@ -8,8 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-/* utime + stime of pid in seconds, from /proc/<pid>/stat. */
-static double cpu_seconds(pid_t pid)
+/* utime + stime of pid in seconds, from /proc/<pid>/stat; *sys gets stime alone. */
+static double cpu_seconds(pid_t pid, double *sys)
 {
     char path[64], buf[1024];
     unsigned long ut = 0, st = 0;
@@ -23,6 +23,7 @@ static double cpu_seconds(pid_t pid)
         sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
         ut = st = 0;
     fclose(f);
+    *sys = (double)st / sysconf(_SC_CLK_TCK);
     return (double)(ut + st) / sysconf(_SC_CLK_TCK);
 }
 
@@ -54,7 +55,7 @@ int main(int argc, char **argv)
     struct it_env e;
     struct it_records recs = {0};
     long images = 0, rss_idle;
-    double cpu0, cpu1;
+    double cpu0, cpu1, sys0, sys1;
     int64_t t0, t1;
     size_t got;
 
@@ -63,8 +64,7 @@ int main(int argc, char **argv)
     it_env_init(&e, "bench");
     it_redis_start(&e);
     it_sim_start(&e, sim);
-    conf = it_fmt("submit_batch = %s\nmax_pending = 4096\nmax_inflight = 8\n",
-                  batch);
+    conf = it_fmt("submit_batch = %s\nmax_pending = 4096\nmax_inflight = 8\n", batch);
     it_rw_start(&e, conf);
     for (int i = 0; i < njobs; i++) {
         int n = 1 + i % 4;
@@ -78,19 +78,21 @@ int main(int argc, char **argv)
     snprintf(results, sizeof(results), "%s:results", e.prefix);
     lists[0] = results;
     rss_idle = vm_kb(e.rw.pid, "VmRSS:");
-    cpu0 = cpu_seconds(e.rw.pid);
+    cpu0 = cpu_seconds(e.rw.pid, &sys0);
     t0 = it_now_ms();
     for (int at = 0; at < njobs; at += 100)
         it_push_many(&e, payloads + at, njobs - at < 100 ? njobs - at : 100);
     got = it_collect(&e, lists, 1, njobs, 600000, &recs);
     t1 = it_now_ms();
-    cpu1 = cpu_seconds(e.rw.pid);
+    cpu1 = cpu_seconds(e.rw.pid, &sys1);
     printf("bench_pipeline: %d jobs, %ld images, submit_batch %s: %zu records in %.3f s\n", njobs,
            images, batch, got, (t1 - t0) / 1000.0);
     printf("  %.0f records/s, %.0f images/s\n", got * 1000.0 / (t1 - t0),
            images * 1000.0 / (t1 - t0));
-    printf("  runwared: %.2f s CPU (%.0f us/job), RSS idle %ld kB, peak %ld kB\n", cpu1 - cpu0,
-           (cpu1 - cpu0) * 1e6 / njobs, rss_idle, vm_kb(e.rw.pid, "VmHWM:"));
+    printf("  runwared: %.2f s CPU (%.0f us/job, %.0f%% in the kernel), RSS idle %ld kB, peak "
+           "%ld kB\n",
+           cpu1 - cpu0, (cpu1 - cpu0) * 1e6 / njobs, 100 * (sys1 - sys0) / (cpu1 - cpu0), rss_idle,
+           vm_kb(e.rw.pid, "VmHWM:"));
     for (int i = 0; i < njobs; i++)
         free(payloads[i]);
     free(payloads);
