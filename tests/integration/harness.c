@@ -34,6 +34,8 @@
 static volatile pid_t live[IT_MAX_CHILDREN];
 static bool hooks_installed;
 
+static void redis_connect(struct it_env *e);
+
 static void live_add(pid_t pid)
 {
     for (int i = 0; i < IT_MAX_CHILDREN; i++) {
@@ -180,6 +182,11 @@ fail:
     return NULL;
 }
 
+char *it_read_file(const char *path, size_t *len)
+{
+    return slurp(path, len);
+}
+
 static void print_tail(const char *title, const char *path)
 {
     size_t n = 0;
@@ -203,27 +210,31 @@ static void print_tail(const char *title, const char *path)
     free(s);
 }
 
-static void print_logs(struct it_env *e)
+static void print_glob(struct it_env *e, const char *stem)
 {
-    /* every runwared run (restarts have their own files), then the sim and redis */
     char pattern[PATH_MAX];
     glob_t g;
-    snprintf(pattern, sizeof(pattern), "%s/runwared*.std*", e->dir);
+    snprintf(pattern, sizeof(pattern), "%s/%s*.std*", e->dir, stem);
     if (glob(pattern, 0, NULL, &g) == 0) {
         for (size_t i = 0; i < g.gl_pathc; i++)
             print_tail(strrchr(g.gl_pathv[i], '/') + 1, g.gl_pathv[i]);
         globfree(&g);
     }
-    struct it_proc *procs[] = {&e->sim, &e->redis};
-    for (size_t i = 0; i < 2; i++) {
-        if (!procs[i]->name)
-            continue;
+}
+
+static void print_logs(struct it_env *e)
+{
+    /* every runwared run (restarts and peers have their own files), the sim, every redis run */
+    struct it_proc *sim = e->owner ? &e->owner->sim : &e->sim;
+    print_glob(e, "runwared");
+    if (sim->name) {
         char title[96];
-        snprintf(title, sizeof(title), "%s stderr", procs[i]->name);
-        print_tail(title, procs[i]->err_path);
-        snprintf(title, sizeof(title), "%s stdout", procs[i]->name);
-        print_tail(title, procs[i]->out_path);
+        snprintf(title, sizeof(title), "%s stderr", sim->name);
+        print_tail(title, sim->err_path);
+        snprintf(title, sizeof(title), "%s stdout", sim->name);
+        print_tail(title, sim->out_path);
     }
+    print_glob(e, "redis-server");
 }
 
 void it_die(struct it_env *e, const char *fmt, ...)
@@ -283,6 +294,19 @@ void it_uuid(char out[37])
     snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12, h + 16, h + 20);
 }
 
+/* runwared, runwared-2, ... or runwared-<tag>, runwared-<tag>-2, ... */
+static void set_rw_names(struct it_env *e)
+{
+    size_t n = sizeof(e->rw_names) / sizeof(e->rw_names[0]);
+    for (size_t i = 0; i < n; i++) {
+        char run[16] = "";
+        if (i > 0)
+            snprintf(run, sizeof(run), "-%zu", i + 1);
+        snprintf(e->rw_names[i], sizeof(e->rw_names[i]), "runwared%s%s%s", e->tag[0] ? "-" : "",
+                 e->tag, run);
+    }
+}
+
 void it_env_init(struct it_env *e, const char *prefix)
 {
     memset(e, 0, sizeof(*e));
@@ -304,6 +328,35 @@ void it_env_init(struct it_env *e, const char *prefix)
     if (e->redis_port <= 0 || e->sim_port <= 0 || e->rw_port <= 0)
         it_die(e, "no spare ports");
     snprintf(e->rw_url, sizeof(e->rw_url), "http://127.0.0.1:%d", e->rw_port);
+    set_rw_names(e);
+}
+
+void it_env_peer(struct it_env *peer, struct it_env *e, const char *tag)
+{
+    if (e->owner || e->peer || !e->rc || !tag || !*tag || strlen(tag) >= sizeof(peer->tag))
+        it_die(e, "it_env_peer: needs a started env without a peer and a short tag");
+    memset(peer, 0, sizeof(*peer));
+    snprintf(peer->dir, sizeof(peer->dir), "%s", e->dir);
+    snprintf(peer->prefix, sizeof(peer->prefix), "%s", e->prefix);
+    snprintf(peer->tag, sizeof(peer->tag), "%s", tag);
+    int n = snprintf(peer->instance, sizeof(peer->instance), "%s-%s", e->instance, tag);
+    if (n < 0 || (size_t)n >= sizeof(peer->instance))
+        it_die(e, "it_env_peer: instance_id too long");
+    snprintf(peer->api_key, sizeof(peer->api_key), "%s", e->api_key);
+    peer->secret_in_file = e->secret_in_file;
+    peer->redis_port = e->redis_port;
+    peer->sim_port = e->sim_port;
+    snprintf(peer->sim_url, sizeof(peer->sim_url), "%s", e->sim_url);
+    peer->rw_port = it_spare_port();
+    if (peer->rw_port <= 0)
+        it_die(e, "no spare port");
+    snprintf(peer->rw_url, sizeof(peer->rw_url), "http://127.0.0.1:%d", peer->rw_port);
+    set_rw_names(peer);
+    peer->owner = e;
+    e->peer = peer;
+    redis_connect(peer);
+    if (!peer->rc)
+        it_die(e, "it_env_peer: cannot connect to redis-server on port %d", e->redis_port);
 }
 
 void it_write_file(struct it_env *e, const char *name, const char *text, char *path)
@@ -458,14 +511,33 @@ static void redis_connect(struct it_env *e)
     e->rc = c;
 }
 
-void it_redis_start(struct it_env *e)
+/* Spawns redis-server (a restart logs to fresh files) and connects e->rc once it answers PING
+ * (not while it is still loading its data). */
+static void redis_spawn(struct it_env *e)
 {
+    static const char *const names[] = {"redis-server", "redis-server-2", "redis-server-3",
+                                        "redis-server-4"};
+    if (e->redis_runs >= (int)(sizeof(names) / sizeof(names[0])))
+        it_die(e, "too many redis-server restarts");
     char port[16];
     snprintf(port, sizeof(port), "%d", e->redis_port);
-    char *argv[] = {
-        "/usr/bin/redis-server", "--port", port,    "--bind", "127.0.0.1",   "--save", "",
-        "--appendonly",          "no",     "--dir", e->dir,   "--daemonize", "no",     NULL};
-    it_spawn(e, &e->redis, "redis-server", argv);
+    char *argv[] = {"/usr/bin/redis-server",
+                    "--port",
+                    port,
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    e->redis_persist ? "yes" : "no",
+                    "--appendfsync",
+                    e->redis_persist ? "always" : "everysec",
+                    "--dir",
+                    e->dir,
+                    "--daemonize",
+                    "no",
+                    NULL};
+    it_spawn(e, &e->redis, names[e->redis_runs++], argv);
     int64_t deadline = it_now_ms() + 10000;
     while (!e->rc) {
         die_if_exited(e, &e->redis, "while starting");
@@ -474,6 +546,46 @@ void it_redis_start(struct it_env *e)
         redis_connect(e);
         if (!e->rc)
             it_sleep_ms(20);
+    }
+}
+
+void it_redis_start(struct it_env *e)
+{
+    redis_spawn(e);
+}
+
+void it_redis_stop(struct it_env *e, int sig)
+{
+    if (e->owner)
+        it_die(e, "it_redis_stop: redis-server belongs to the peer's owner");
+    struct it_env *envs[] = {e, e->peer};
+    for (size_t i = 0; i < 2; i++) {
+        if (envs[i] && envs[i]->rc) {
+            redisFree(envs[i]->rc);
+            envs[i]->rc = NULL;
+        }
+    }
+    if (!e->redis.pid)
+        return;
+    if (sig == SIGTERM) {
+        expect_clean_exit(&e->redis, proc_stop(&e->redis, 10000));
+        return;
+    }
+    kill(e->redis.pid, sig);
+    waitpid(e->redis.pid, NULL, 0);
+    live_del(e->redis.pid);
+    e->redis.pid = 0;
+}
+
+void it_redis_restart(struct it_env *e)
+{
+    if (e->redis.pid)
+        it_die(e, "it_redis_restart: redis-server is still running");
+    redis_spawn(e);
+    if (e->peer && !e->peer->finished) {
+        redis_connect(e->peer);
+        if (!e->peer->rc)
+            it_die(e, "cannot connect the peer to the restarted redis-server");
     }
 }
 
@@ -540,11 +652,11 @@ static void load_secret_from_redis(struct it_env *e)
  * /healthz; then loads the webhook secret when runwared keeps it in Redis. */
 static void rw_spawn(struct it_env *e)
 {
-    static const char *const names[] = {"runwared", "runwared-2", "runwared-3", "runwared-4"};
-    if (e->rw_runs >= (int)(sizeof(names) / sizeof(names[0])))
+    if (e->rw_runs >= (int)(sizeof(e->rw_names) / sizeof(e->rw_names[0])))
         it_die(e, "too many runwared restarts");
     char *argv[] = {(char *)it_bin_runwared(), "-c", e->conf_path, NULL};
-    it_spawn(e, &e->rw, names[e->rw_runs++], argv);
+    it_spawn(e, &e->rw, e->rw_names[e->rw_runs], argv);
+    e->rw_runs++;
     char *url = it_fmt("%s/healthz", e->rw_url);
     int64_t deadline = it_now_ms() + 10000 * it_slow();
     long code = 0;
@@ -570,9 +682,18 @@ void it_rw_start(struct it_env *e, const char *extra)
         it_die(e, "runwared is not built (no CMake target runwared)");
     char keyfile[PATH_MAX], secretfile[PATH_MAX] = "";
     char *keytext = it_fmt("%s\n", e->api_key);
-    it_write_file(e, "api.key", keytext, keyfile);
+    char *keyname = it_fmt("api%s%s.key", e->tag[0] ? "-" : "", e->tag);
+    char *confname = it_fmt("%s.conf", e->rw_names[0]);
+    it_write_file(e, keyname, keytext, keyfile);
     free(keytext);
-    if (e->secret_in_file) {
+    if (e->secret_in_file && e->owner) {
+        /* a peer shares the owner's file (and so its secret) */
+        if (!e->owner->secret_len)
+            it_die(e, "start the owner's runwared before its peer's");
+        memcpy(e->secret, e->owner->secret, e->owner->secret_len + 1);
+        e->secret_len = e->owner->secret_len;
+        snprintf(secretfile, sizeof(secretfile), "%s/webhook.secret", e->dir);
+    } else if (e->secret_in_file) {
         random_hex(e->secret, 40);
         e->secret_len = 40;
         /* trailing whitespace is stripped by runwared: the key is the 40 hex digits */
@@ -595,8 +716,10 @@ void it_rw_start(struct it_env *e, const char *extra)
                         e->secret_in_file ? "webhook_secret_file = " : "",
                         e->secret_in_file ? secretfile : "", e->secret_in_file ? "\n" : "",
                         extra ? extra : "");
-    it_write_file(e, "runwared.conf", conf, e->conf_path);
+    it_write_file(e, confname, conf, e->conf_path);
     free(conf);
+    free(confname);
+    free(keyname);
 
     rw_spawn(e);
 }
@@ -619,6 +742,14 @@ void it_rw_restart(struct it_env *e)
     if (e->secret_len)
         it_expect_log_clean(e, "webhook secret", e->secret);
     rw_spawn(e);
+}
+
+long it_rw_health(struct it_env *e)
+{
+    char *url = it_fmt("%s/healthz", e->rw_url);
+    long code = it_http("GET", url, NULL, 0, NULL, 1000);
+    free(url);
+    return code;
 }
 
 void it_rw_stop(struct it_env *e)
@@ -679,6 +810,11 @@ static void expect_no_sanitizer_report(struct it_env *e)
 
 void it_env_finish(struct it_env *e)
 {
+    if (e->finished)
+        return;
+    e->finished = true;
+    if (e->peer)
+        it_env_finish(e->peer);
     if (e->rw.name) {
         it_rw_stop(e);
         it_expect_log_clean(e, "API key", e->api_key);
@@ -689,6 +825,8 @@ void it_env_finish(struct it_env *e)
         redisFree(e->rc);
         e->rc = NULL;
     }
+    if (e->owner)
+        return; /* the owner stops the rest, checks and prints every log */
     if (e->sim.name)
         expect_clean_exit(&e->sim, proc_stop(&e->sim, 10000 * it_slow()));
     if (e->redis.name)
@@ -705,6 +843,8 @@ void it_env_finish(struct it_env *e)
 redisReply *it_redis(struct it_env *e, const char *fmt, ...)
 {
     va_list ap;
+    if (!e->rc)
+        it_die(e, "redis command \"%s\" while there is no connection (redis-server stopped)", fmt);
     va_start(ap, fmt);
     redisReply *r = redisvCommand(e->rc, fmt, ap);
     va_end(ap);
@@ -809,6 +949,8 @@ size_t it_collect(struct it_env *e, const char *const *lists, size_t nlists, siz
         freeReplyObject(r);
         if (e->rw.pid > 0)
             die_if_exited(e, &e->rw, "while jobs were in flight");
+        if (e->peer && e->peer->rw.pid > 0)
+            die_if_exited(e, &e->peer->rw, "while jobs were in flight");
     }
     free(argv);
     return got;
@@ -839,8 +981,19 @@ void it_expect_quiescent(struct it_env *e)
     it_key(e, key, sizeof(key), sfx);
     n = it_llen(e, key);
     IT_EXPECT(n == 0, "%s should be empty once every job has its record, holds %lld", key, n);
+    snprintf(sfx, sizeof(sfx), "submitting:%s", e->instance);
+    it_key(e, key, sizeof(key), sfx);
+    redisReply *r = it_redis(e, "SMEMBERS %s", key);
+    if (r->type == REDIS_REPLY_ARRAY) {
+        for (size_t j = 0; j < r->elements; j++)
+            IT_EXPECT(false, "%s should be empty once every job has its record, holds task %s", key,
+                      r->element[j]->str);
+    } else {
+        IT_EXPECT(false, "SMEMBERS %s: unexpected reply type %d", key, r->type);
+    }
+    freeReplyObject(r);
     it_key(e, key, sizeof(key), "pending");
-    redisReply *r = it_redis(e, "ZRANGE %s 0 -1", key);
+    r = it_redis(e, "ZRANGE %s 0 -1", key);
     if (r->type == REDIS_REPLY_ARRAY) {
         for (size_t j = 0; j < r->elements; j++)
             IT_EXPECT(false, "%s should be empty once every job has its record, holds task %s", key,

@@ -40,13 +40,22 @@ struct it_env {
     char secret[80];   /* webhook secret (from the file we wrote or from Redis) */
     size_t secret_len;
     bool secret_in_file; /* write webhook_secret_file instead of letting runwared keep one */
+    bool redis_persist;  /* redis-server with appendonly yes, appendfsync always */
     int redis_port, sim_port, rw_port;
     char sim_url[64]; /* http://127.0.0.1:<sim_port> */
     char rw_url[64];  /* http://127.0.0.1:<rw_port> */
     char conf_path[PATH_MAX];
     struct it_proc redis, sim, rw;
     int rw_runs;      /* runwared processes started so far */
+    int redis_runs;   /* redis-server processes started so far */
     redisContext *rc; /* our own synchronous connection */
+    /* A second runwared sharing redis and the sim (it_env_peer): the peer's tag names its files
+     * (runwared-<tag>.conf, runwared-<tag>[-<n>].std*), owner is the env whose dir, redis and sim
+     * it uses; the owner's peer is watched while collecting and finished with it. */
+    char tag[16];
+    struct it_env *owner, *peer;
+    bool finished;
+    char rw_names[4][40]; /* log file stems of successive runwared runs */
 };
 
 struct it_record {
@@ -79,7 +88,27 @@ int it_spare_port(void);
 /* Creates the temp dir, picks ports and names. Installs the kill-children-on-exit/signal hooks. */
 void it_env_init(struct it_env *e, const char *prefix);
 
+/* Starts redis-server on e->redis_port (with persistence when e->redis_persist) and connects
+ * e->rc. */
 void it_redis_start(struct it_env *e);
+
+/* Stops redis-server with `sig`: SIGTERM expects exit status 0 (it saves first), SIGKILL is a
+ * crash. Drops e->rc (a peer's connection is not usable either until it_redis_restart). */
+void it_redis_stop(struct it_env *e, int sig);
+
+/* Starts redis-server again on the same port and dir (it reloads its data when e->redis_persist);
+ * the new process logs to redis-server-<n>.std*. Reconnects e->rc and its peer's. */
+void it_redis_restart(struct it_env *e);
+
+/* A second env for another runwared in the same test: shares e's dir, redis-server, sim,
+ * key_prefix, API key and (when e->secret_in_file) webhook secret file; has its own instance_id
+ * (e's with "-<tag>"), listener port, config, logs and Redis connection. Call after
+ * it_redis_start and it_sim_start on e; start its runwared with it_rw_start. it_env_finish(e)
+ * finishes the peer first (it_env_finish(peer) may also be called before). */
+void it_env_peer(struct it_env *peer, struct it_env *e, const char *tag);
+
+/* GET /healthz of the current runwared: the status code, 0 if it did not answer. */
+long it_rw_health(struct it_env *e);
 
 /* Starts runware-sim with the fixed options plus `extra` (NULL-terminated, may be NULL), waits
  * for its "listening on" line. */
@@ -99,8 +128,9 @@ void it_rw_kill(struct it_env *e);
  * the new process logs to runwared-<n>.stderr. Checks the previous log held no secret. */
 void it_rw_restart(struct it_env *e);
 
-/* Stops everything still running (runwared, sim, redis), expecting each to exit 0, checks that no
- * log holds the API key or webhook secret, prints logs if the case failed, removes the dir. */
+/* Stops everything still running (the peer's runwared, runwared, sim, redis), expecting each to
+ * exit 0, checks that no log holds the API key or webhook secret, prints logs if the case failed,
+ * removes the dir. For a peer: stops its runwared and checks its logs only. */
 void it_env_finish(struct it_env *e);
 
 /* rm -r dir */
@@ -118,6 +148,10 @@ void it_spawn(struct it_env *e, struct it_proc *p, const char *name, char *const
  * stderr, malloc'd). Dies if it could not be run or did not finish in time. */
 void it_run(struct it_env *e, char *const argv[], int timeout_ms, int *status, char **output);
 
+/* A whole file, NUL-terminated (malloc'd); NULL if it cannot be read. *len (may be NULL)
+ * receives its size. */
+char *it_read_file(const char *path, size_t *len);
+
 /* Writes `text` to <dir>/<name>; path (PATH_MAX) receives the full path when non-NULL. */
 void it_write_file(struct it_env *e, const char *name, const char *text, char *path);
 
@@ -129,14 +163,15 @@ long long it_llen(struct it_env *e, const char *key);
 void it_key(struct it_env *e, char *buf, size_t len, const char *suffix);
 
 /* Pops records (BRPOP) from `lists` until `want` more arrived or timeout_ms passed. Returns how
- * many were added to out. */
+ * many were added to out. Dies if runwared (or the peer's) exits meanwhile. */
 size_t it_collect(struct it_env *e, const char *const *lists, size_t nlists, size_t want,
                   int timeout_ms, struct it_records *out);
 
 /* After grace_ms, every list in `lists` must be empty: each extra record is a failure, printed. */
 void it_expect_no_more(struct it_env *e, const char *const *lists, size_t nlists, int grace_ms);
 
-/* jobs list, this instance's processing list and the pending set must be empty. */
+/* jobs list, this instance's processing list and submitting set, and the pending set must be
+ * empty. */
 void it_expect_quiescent(struct it_env *e);
 
 void it_records_free(struct it_records *r);
