@@ -86,6 +86,30 @@ static void test_redis_collect(void)
     RWT_CHECK(!port_accepts(port));
 }
 
+/* With persistence on, what Redis acknowledged survives a SIGTERM and a SIGKILL: the restart
+ * listens on the same port, reloads the data and logs to fresh files. */
+static void test_redis_restart(void)
+{
+    struct it_env e;
+    it_env_init(&e, "selftest");
+    e.redis_persist = true;
+    it_redis_start(&e);
+    redisReply *r = it_redis(&e, "LPUSH kept a b");
+    freeReplyObject(r);
+    int sigs[] = {SIGTERM, SIGKILL};
+    for (size_t i = 0; i < 2; i++) {
+        it_redis_stop(&e, sigs[i]);
+        RWT_CHECK(e.rc == NULL);
+        RWT_CHECK(!port_accepts(e.redis_port));
+        it_redis_restart(&e);
+        RWT_CHECK_INT(it_llen(&e, "kept"), 2 + (long long)i);
+        r = it_redis(&e, "LPUSH kept c");
+        freeReplyObject(r);
+    }
+    RWT_CHECK_STR(e.redis.name, "redis-server-3");
+    it_env_finish(&e);
+}
+
 /* A record with every field is accepted; missing or mistyped fields are each reported. */
 static void test_record_shape(void)
 {
@@ -178,11 +202,9 @@ static void test_log_clean(void)
 }
 
 static const struct rwt_case cases[] = {
-    {"log_clean", test_log_clean},
-    {"spare_ports", test_spare_ports},
-    {"redis_collect", test_redis_collect},
-    {"record_shape", test_record_shape},
-    {"children_die_with_us", test_children_die_with_us},
+    {"log_clean", test_log_clean},         {"spare_ports", test_spare_ports},
+    {"redis_collect", test_redis_collect}, {"redis_restart", test_redis_restart},
+    {"record_shape", test_record_shape},   {"children_die_with_us", test_children_die_with_us},
     {"sim_starts", test_sim_starts},
 };
 

@@ -1,0 +1,294 @@
+/* Redis goes away while callbacks are due and comes back on the same port with its data (AOF,
+ * fsync always): runwared answers 503 meanwhile, reconnects by itself, and every job still ends
+ * in exactly one correct record. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "harness.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include "rw_token.h"
+
+#define MAXJOBS   60
+#define OTHER     "outage:other"
+#define DOWN_MS   2000 /* how long Redis stays away */
+#define HEALTH_MS 5000 /* /healthz must follow Redis within this (times it_slow) */
+
+struct job {
+    char uuid[37];
+    int n;
+    const char *output;
+    const char *list;
+    char *payload;
+};
+
+struct batch {
+    struct job jobs[MAXJOBS];
+    int njobs, images, first; /* first: index of jobs[0] in the whole test (meta "i") */
+    char results[64];
+    const char *lists[2];
+};
+
+static void batch_make(struct it_env *e, struct batch *b, int njobs, int first, const char *tag)
+{
+    static const char *const outputs[] = {"URL", "base64Data", "dataURI"};
+    memset(b, 0, sizeof(*b));
+    b->njobs = njobs;
+    b->first = first;
+    it_key(e, b->results, sizeof(b->results), "results");
+    b->lists[0] = b->results;
+    b->lists[1] = OTHER;
+    for (int k = 0; k < njobs; k++) {
+        struct job *j = &b->jobs[k];
+        int i = first + k;
+        it_uuid(j->uuid);
+        j->n = 1 + i % 4;
+        j->output = outputs[i % 3];
+        j->list = i % 5 ? b->results : OTHER;
+        b->images += j->n;
+        j->payload = it_fmt("{\"task\":{\"positivePrompt\":\"%s job %d\",\"numberResults\":%d,"
+                            "\"outputType\":\"%s\",\"width\":640,\"height\":640,"
+                            "\"taskUUID\":\"%s\"},\"meta\":{\"i\":%d}%s}",
+                            tag, i, j->n, j->output, j->uuid, i,
+                            i % 5 ? "" : ",\"resultList\":\"" OTHER "\"");
+    }
+}
+
+static void batch_push(struct it_env *e, struct batch *b)
+{
+    char *payloads[MAXJOBS];
+    for (int i = 0; i < b->njobs; i++)
+        payloads[i] = b->jobs[i].payload;
+    it_push_many(e, payloads, (size_t)b->njobs);
+}
+
+/* Exactly one correct record per job, submitted once to the sim, whose images it holds. */
+static void batch_check(struct it_env *e, struct batch *b, struct it_records *recs)
+{
+    for (int k = 0; k < b->njobs; k++) {
+        struct job *j = &b->jobs[k];
+        int i = b->first + k;
+        char *what = it_fmt("job %d (task %s, numberResults %d, %s)", i, j->uuid, j->n, j->output);
+        struct it_record *rec = NULL;
+        int count = 0;
+        for (size_t r = 0; r < recs->n; r++) {
+            const char *u = it_jstr(recs->v[r].obj, "taskUUID");
+            if (u && !strcmp(u, j->uuid) && count++ == 0)
+                rec = &recs->v[r];
+        }
+        IT_EXPECT(count == 1, "%s: %d records, expected exactly one", what, count);
+        char meta[32];
+        snprintf(meta, sizeof(meta), "{\"i\":%d}", i);
+        json_object *m = json_tokener_parse(meta);
+        if (rec && it_check_success(rec, what, j->uuid, j->list, j->n, j->output, m)) {
+            json_object *t = it_sim_task(e, j->uuid), *data = it_jget(rec->obj, "data");
+            IT_EXPECT(it_jint(t, "submissions") == 1, "%s: submitted %lld times, expected once",
+                      what, it_jint(t, "submissions"));
+            json_object *dl = it_jget(t, "deliveries");
+            for (size_t d = 0; dl && d < json_object_array_length(dl); d++) {
+                json_object *del = json_object_array_get_idx(dl, d);
+                const char *kind = it_jstr(del, "kind"), *iu = it_jstr(del, "imageUUID");
+                bool found = false;
+                if (!kind || strcmp(kind, "image") || !iu)
+                    continue;
+                for (size_t x = 0; x < json_object_array_length(data) && !found; x++)
+                    found =
+                        !strcmp(it_jstr(json_object_array_get_idx(data, x), "imageUUID") ?: "", iu);
+                IT_EXPECT(found, "%s: the sim delivered image %s, missing from the record %s", what,
+                          iu, rec->raw);
+            }
+            json_object_put(t);
+        }
+        json_object_put(m);
+        free(what);
+    }
+}
+
+/* Every record answers a job of one of the batches. */
+static void expect_known(struct batch *const *bs, size_t nb, struct it_records *recs)
+{
+    for (size_t r = 0; r < recs->n; r++) {
+        const char *u = it_jstr(recs->v[r].obj, "taskUUID");
+        bool known = false;
+        for (size_t k = 0; u && k < nb && !known; k++)
+            for (int i = 0; i < bs[k]->njobs && !known; i++)
+                known = !strcmp(u, bs[k]->jobs[i].uuid);
+        IT_EXPECT(known, "record for no job: %s", recs->v[r].raw);
+    }
+}
+
+static void batch_free(struct batch *b)
+{
+    for (int i = 0; i < b->njobs; i++)
+        free(b->jobs[i].payload);
+}
+
+/* Waits until the sim has accepted `tasks` tasks in all and runwared has noted every
+ * acknowledgement (its submitting set is empty). */
+static void wait_all_acked(struct it_env *e, long long tasks)
+{
+    char key[96], sfx[64];
+    snprintf(sfx, sizeof(sfx), "submitting:%s", e->instance);
+    it_key(e, key, sizeof(key), sfx);
+    int64_t deadline = it_now_ms() + 20000 * it_slow();
+    for (;;) {
+        json_object *st = it_sim_stats(e);
+        long long accepted = it_stat(st, "tasks_accepted");
+        json_object_put(st);
+        redisReply *r = it_redis(e, "SCARD %s", key);
+        long long left = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+        freeReplyObject(r);
+        if (accepted == tasks && left == 0)
+            return;
+        if (it_now_ms() > deadline)
+            it_die(e, "the sim accepted %lld of %lld tasks, %lld not yet acknowledged in %s",
+                   accepted, tasks, left, key);
+        it_sleep_ms(10);
+    }
+}
+
+/* Polls /healthz until it answers `want`; returns the ms it took, or -1 past the deadline. */
+static int64_t wait_health(struct it_env *e, long want, int timeout_ms)
+{
+    int64_t t0 = it_now_ms();
+    for (;;) {
+        if (it_rw_health(e) == want)
+            return it_now_ms() - t0;
+        if (it_now_ms() - t0 > timeout_ms)
+            return -1;
+        it_sleep_ms(20);
+    }
+}
+
+/* Redis is stopped with `sig` while every task of the first batch waits for its callbacks (due
+ * 1-2 s after acceptance), stays away DOWN_MS and comes back with its data; then a second
+ * batch. */
+static void outage(int sig)
+{
+    const char *name = sig == SIGKILL ? "redis_crash" : "redis_restart";
+    struct it_env e;
+    struct it_records recs = {0};
+    static struct batch b1, b2;
+    it_env_init(&e, "outage");
+    e.redis_persist = true;
+    it_redis_start(&e);
+    const char *sim[] = {"--delay-ms", "1000", "--jitter-ms", "1000", "--seed", "43", NULL};
+    it_sim_start(&e, sim);
+    it_rw_start(&e, NULL);
+    batch_make(&e, &b1, 40, 0, name);
+    batch_make(&e, &b2, 30, 40, name);
+
+    int64_t t0 = it_now_ms();
+    batch_push(&e, &b1);
+    wait_all_acked(&e, b1.njobs);
+    json_object *st = it_sim_stats(&e);
+    long long delivered = it_stat(st, "callbacks_delivered");
+    json_object_put(st);
+
+    it_redis_stop(&e, sig);
+    int64_t down_at = it_now_ms();
+    printf("%s: redis-server stopped (signal %d) %.3f s after the push, %lld of %d callbacks "
+           "delivered\n",
+           name, sig, (double)(down_at - t0) / 1000.0, delivered, b1.images);
+    int64_t t = wait_health(&e, 503, HEALTH_MS * it_slow());
+    IT_EXPECT(t >= 0, "%s: /healthz should answer 503 within %d ms of Redis going away", name,
+              HEALTH_MS * it_slow());
+
+    /* a callback now cannot be recorded: 503, so that Runware retries */
+    const struct job *j0 = &b1.jobs[1];
+    char tok[RW_TOKEN_LEN + 1];
+    if (rw_token_make(e.secret, e.secret_len, j0->uuid, tok) != 0)
+        it_die(&e, "rw_token_make failed");
+    char *url = it_fmt("%s/callback/%s?token=%s", e.rw_url, j0->uuid, tok), *resp = NULL;
+    char *body = it_fmt("{\"data\":[{\"taskType\":\"imageInference\",\"taskUUID\":\"%s\","
+                        "\"imageUUID\":\"0d0d0d0d-0000-4000-8000-00000000dead\","
+                        "\"imageURL\":\"https://im.example/x.jpg\"}]}",
+                        j0->uuid);
+    long code = it_http("POST", url, body, strlen(body), &resp, 5000 * it_slow());
+    IT_EXPECT(code == 503,
+              "%s: a callback while Redis is away -> %ld, expected 503 (answer %.200s)", name, code,
+              resp ? resp : "");
+    free(url);
+    free(body);
+    free(resp);
+
+    int64_t left = DOWN_MS - (it_now_ms() - down_at);
+    if (left > 0)
+        it_sleep_ms((int)left);
+    st = it_sim_stats(&e);
+    long long failed = it_stat(st, "callback_failed_attempts");
+    json_object_put(st);
+    printf("%s: %lld callback attempts failed while Redis was away\n", name, failed);
+    IT_EXPECT(failed > 0,
+              "%s: no callback reached runwared while Redis was away; the sim delay is too short "
+              "for this machine",
+              name);
+    IT_EXPECT(it_rw_health(&e) == 503, "%s: /healthz should still answer 503 while Redis is away",
+              name);
+
+    it_redis_restart(&e);
+    int64_t up_at = it_now_ms();
+    char key[64];
+    it_key(&e, key, sizeof(key), "secret");
+    redisReply *r = it_redis(&e, "EXISTS %s", key);
+    IT_EXPECT(r->type == REDIS_REPLY_INTEGER && r->integer == 1,
+              "%s: %s should have survived the restart (appendonly); the test needs it", name, key);
+    freeReplyObject(r);
+    t = wait_health(&e, 200, 15000 * it_slow());
+    IT_EXPECT(t >= 0, "%s: /healthz should answer 200 again within %d ms of Redis coming back",
+              name, 15000 * it_slow());
+    printf("%s: redis-server back after %.3f s; runwared healthy %.3f s later\n", name,
+           (double)(up_at - down_at) / 1000.0, (double)t / 1000.0);
+
+    size_t got = it_collect(&e, b1.lists, 2, (size_t)b1.njobs, 60000 * it_slow(), &recs);
+    printf("%s: first batch, %d jobs (%d images) -> %zu records in %.3f s\n", name, b1.njobs,
+           b1.images, got, (double)(it_now_ms() - t0) / 1000.0);
+    IT_EXPECT(got == (size_t)b1.njobs, "%s: first batch: expected %d records, got %zu", name,
+              b1.njobs, got);
+
+    int64_t t1 = it_now_ms();
+    batch_push(&e, &b2);
+    size_t got2 = it_collect(&e, b2.lists, 2, (size_t)b2.njobs, 30000 * it_slow(), &recs);
+    printf("%s: second batch, %d jobs (%d images) -> %zu records in %.3f s\n", name, b2.njobs,
+           b2.images, got2, (double)(it_now_ms() - t1) / 1000.0);
+    IT_EXPECT(got2 == (size_t)b2.njobs, "%s: second batch: expected %d records, got %zu", name,
+              b2.njobs, got2);
+
+    batch_check(&e, &b1, &recs);
+    batch_check(&e, &b2, &recs);
+    struct batch *bs[] = {&b1, &b2};
+    expect_known(bs, 2, &recs);
+    it_expect_no_more(&e, b1.lists, 2, 1500);
+    it_expect_quiescent(&e);
+    st = it_sim_stats(&e);
+    printf("%s: sim stats: %s\n", name, st ? json_object_to_json_string(st) : "(none)");
+    IT_EXPECT(it_stat(st, "tasks_accepted") == b1.njobs + b2.njobs,
+              "%s: the sim accepted %lld tasks, expected %d", name, it_stat(st, "tasks_accepted"),
+              b1.njobs + b2.njobs);
+    IT_EXPECT(it_stat(st, "callbacks_abandoned") == 0, "%s: the sim gave up on %lld callbacks",
+              name, it_stat(st, "callbacks_abandoned"));
+    json_object_put(st);
+    it_env_finish(&e);
+    it_records_free(&recs);
+    batch_free(&b1);
+    batch_free(&b2);
+}
+
+static void test_redis_restart(void)
+{
+    outage(SIGTERM);
+}
+
+static void test_redis_crash(void)
+{
+    outage(SIGKILL);
+}
+
+static const struct rwt_case cases[] = {
+    {"redis_restart", test_redis_restart},
+    {"redis_crash", test_redis_crash},
+};
+
+RWT_MAIN(cases)
