@@ -28,7 +28,7 @@ struct rwd_intake {
     const struct rw_schema *schema;
     const struct rwd_secret *secret;
     struct event *retry_ev;
-    bool recovered; /* a previous run's jobs are back in the queue */
+    bool recovered; /* leftovers (of a previous run, or of a lost connection) taken up again */
     bool taking;    /* a recover, take or wait is outstanding */
     bool stopped;
     size_t busy; /* jobs being registered or refused */
@@ -67,7 +67,10 @@ static void job_done(struct job_ctx *c)
 
     job_ctx_free(c);
     in->busy--;
-    pump(in);
+    if (!in->recovered)
+        rwd_intake_start(in); /* waiting for the last job in hand to recover */
+    else
+        pump(in);
 }
 
 static void on_rejected(redisReply *reply, void *arg)
@@ -341,6 +344,10 @@ void rwd_intake_start(struct rwd_intake *in)
     if (in->stopped || in->taking)
         return;
     if (!in->recovered) {
+        /* Recovery moves the processing list back: not while a job taken from it is in hand
+         * (its register or reject is outstanding); job_done calls again. */
+        if (in->busy)
+            return;
         if (rwd_store_recover(in->st, on_recovered, in) == 0)
             in->taking = true;
         return;
@@ -351,6 +358,15 @@ void rwd_intake_start(struct rwd_intake *in)
 static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
     rwd_intake_start(arg);
+}
+
+void rwd_intake_lost(void *arg)
+{
+    struct rwd_intake *in = arg;
+
+    /* Answers lost with the connection may have left jobs in the processing list, or registered
+     * tasks nobody will submit: take them up again once reconnected. */
+    in->recovered = false;
 }
 
 void rwd_intake_room(void *arg)

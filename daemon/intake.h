@@ -16,9 +16,13 @@ struct rwd_intake *rwd_intake_new(const struct rw_config *cfg, struct rwd_store 
                                   struct rwd_submit *sub, const struct rw_schema *schema,
                                   const struct rwd_secret *secret, struct event_base *base);
 
-/* (Re)starts taking jobs: called when the blocking Redis connection is (again) ready. The first
- * start puts this instance's unfinished jobs of a previous run back in the queue. */
+/* (Re)starts taking jobs: called when a Redis connection is (again) ready. The first start, and
+ * the first after a lost connection, puts this instance's leftover jobs back in the queue and
+ * submits its leftover registered tasks again. */
 void rwd_intake_start(struct rwd_intake *in);
+
+/* A Redis connection was lost: recover leftovers again when it is back (rwd_intake_start). */
+void rwd_intake_lost(void *in);
 
 /* Submit has room again. */
 void rwd_intake_room(void *in);

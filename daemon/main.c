@@ -185,6 +185,7 @@ static void on_cmd_lost(void *arg)
     struct rwd *d = arg;
 
     rwd_callback_set_ready(d->callback, 0);
+    rwd_intake_lost(d->intake);
     rwd_notify("STATUS=Redis connection lost; reconnecting");
 }
 
@@ -194,6 +195,13 @@ static void on_block_ready(void *arg)
 
     if (d->secret.len && !d->stopping)
         rwd_intake_start(d->intake);
+}
+
+static void on_block_lost(void *arg)
+{
+    struct rwd *d = arg;
+
+    rwd_intake_lost(d->intake);
 }
 
 static void on_drained(void *arg)
@@ -289,7 +297,7 @@ static void setup(struct rwd *d, const char *api_key)
     rwd_submit_set_room_cb(d->submit, rwd_intake_room, d->intake);
     rwd_callback_set_gauges(d->callback, gauges, d);
     rwd_redis_set_handlers(d->rcmd, on_cmd_ready, on_cmd_lost, d);
-    rwd_redis_set_handlers(d->rblock, on_block_ready, NULL, d);
+    rwd_redis_set_handlers(d->rblock, on_block_ready, on_block_lost, d);
 
     d->sigterm = evsignal_new(d->base, SIGTERM, on_stop_signal, d);
     d->sigint = evsignal_new(d->base, SIGINT, on_stop_signal, d);
