@@ -1,0 +1,26 @@
+/* libFuzzer: any bytes as a Runware answer or webhook body -> rw_response_parse and the
+ * accessors the daemon uses on what it returns. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "rw_response.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct rw_response r = {0};
+    char err[256];
+
+    if (rw_response_parse((const char *)data, size, &r, err, sizeof(err)) == 0) {
+        for (size_t i = 0; i < r.nitems; i++) {
+            (void)rw_item_task_uuid(r.items[i]);
+            (void)rw_item_image_uuid(r.items[i]);
+            (void)rw_item_status(r.items[i]);
+        }
+        for (size_t i = 0; i < r.nerrors; i++)
+            json_object_put(rw_error_for_record(r.errors[i]));
+    }
+    rw_response_clear(&r);
+    return 0;
+}
