@@ -374,7 +374,81 @@ static void test_repeated_images(void)
     it_env_finish(&e);
 }
 
+/* The value of one series in a /metrics answer, -1 when absent. */
+static long long metric(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, series, n) == 0 && p[n] == ' ')
+            return atoll(p + n + 1);
+    return -1;
+}
+
+/* /healthz and /metrics count what happened: jobs, refusals, callbacks by outcome, records. */
+static void test_metrics(void)
+{
+    struct it_env e;
+    struct it_records recs = {0};
+    char u1[37], tok[RW_TOKEN_LEN + 1], *text = NULL, *url;
+    it_uuid(u1);
+    it_env_init(&e, "cbm");
+    e.secret_in_file = true;
+    it_redis_start(&e);
+    const char *sim[] = {"--delay-ms", "10", "--jitter-ms", "10", "--seed", "5", NULL};
+    it_sim_start(&e, sim);
+    it_rw_start(&e, NULL);
+
+    char *good = it_fmt(
+        "{\"positivePrompt\":\"metrics\",\"numberResults\":2," TASK ",\"taskUUID\":\"%s\"}", u1);
+    it_push(&e, good);
+    it_push(&e, "{not json");
+    char results[64];
+    snprintf(results, sizeof(results), "%s:results", e.prefix);
+    const char *lists[] = {results};
+    size_t got = it_collect(&e, lists, 1, 2, 10000 * it_slow(), &recs);
+    IT_EXPECT(got == 2, "expected 2 records, got %zu", got);
+    token_for(&e, u1, tok);
+    tok[0] = tok[0] == 'a' ? 'b' : 'a';
+    post_expect(&e, u1, tok, "{}", 401, "a wrong token");
+
+    url = it_fmt("%s/healthz", e.rw_url);
+    long code = it_http("GET", url, NULL, 0, NULL, 5000);
+    IT_EXPECT(code == 200, "GET /healthz -> %ld, expected 200", code);
+    free(url);
+    url = it_fmt("%s/metrics", e.rw_url);
+    code = it_http("GET", url, NULL, 0, &text, 5000);
+    IT_EXPECT(code == 200 && text, "GET /metrics -> %ld, expected 200", code);
+    static const struct {
+        const char *series;
+        long long want;
+    } want[] = {
+        {"runwared_jobs_taken_total", 2},
+        {"runwared_jobs_refused_total", 1},
+        {"runwared_submit_requests_total", 1},
+        {"runwared_tasks_acknowledged_total", 1},
+        {"runwared_tasks_failed_total", 0},
+        {"runwared_callbacks_total{outcome=\"ok\"}", 2},
+        {"runwared_callbacks_total{outcome=\"unauthorized\"}", 1},
+        {"runwared_callbacks_total{outcome=\"unknown_task\"}", 0},
+        {"runwared_records_completed_total", 1},
+        {"runwared_tasks_in_hand", 0},
+        {"runwared_redis_connected", 1},
+    };
+    for (size_t i = 0; text && i < sizeof(want) / sizeof(want[0]); i++) {
+        long long v = metric(text, want[i].series);
+        IT_EXPECT(v == want[i].want, "/metrics: %s is %lld, expected %lld", want[i].series, v,
+                  want[i].want);
+    }
+    free(text);
+    free(url);
+    free(good);
+    it_records_free(&recs);
+    it_env_finish(&e);
+}
+
 static const struct rwt_case cases[] = {
+    {"metrics", test_metrics},
     {"direct_posts", test_direct_posts},
     {"bare_items_and_errors", test_bare_items_and_errors},
     {"repeated_images", test_repeated_images},
