@@ -88,9 +88,14 @@ static void on_rejected(redisReply *reply, void *arg)
  * record when it was not a JSON object. list NULL: the default results list. */
 static void reject(struct job_ctx *c, json_object *errors, bool with_payload, const char *list)
 {
-    json_object *first = json_object_array_get_idx(errors, 0), *code = NULL, *param = NULL;
+    json_object *first, *code = NULL, *param = NULL;
     char *rec;
 
+    if (!errors) { /* ENOMEM making them */
+        on_rejected(NULL, c);
+        return;
+    }
+    first = json_object_array_get_idx(errors, 0);
     rwd_metrics.jobs_refused++;
     json_object_object_get_ex(first, "code", &code);
     json_object_object_get_ex(first, "parameter", &param);

@@ -19,9 +19,9 @@
 
 #define RETRY_BASE_MS  1000
 #define RETRY_CAP_MS   30000
-#define FINISH_WAIT_MS 1000 /* Redis unreachable while finishing a task: try again after this */
+#define SETTLE_WAIT_MS 1000 /* Redis unreachable when noting a task's end: try again after this */
 
-enum task_state { T_QUEUED, T_INFLIGHT, T_DELAYED, T_FINISHING };
+enum task_state { T_QUEUED, T_INFLIGHT, T_DELAYED, T_SETTLING };
 
 struct task {
     TAILQ_ENTRY(task) entry; /* in queue or delayed, by state */
@@ -33,8 +33,8 @@ struct task {
     size_t len;
     int attempts;
     int64_t due_ms;      /* T_DELAYED: when to queue again */
-    char *tail;          /* T_FINISHING with an error: the record tail, kept for a retry */
-    struct event *again; /* T_FINISHING: retry after Redis came back */
+    char *tail;          /* T_SETTLING with an error: the record tail, kept for a retry */
+    struct event *again; /* T_SETTLING: retry after Redis came back */
 };
 
 TAILQ_HEAD(task_list, task);
@@ -65,7 +65,6 @@ struct batch {
     struct task *tasks[];
 };
 
-static void finish(struct task *t, json_object *errors);
 static void flush_soon(struct rwd_submit *s);
 
 static size_t hash_uuid(const char *u, size_t nbuckets)
@@ -100,7 +99,6 @@ static void task_free(struct task *t)
 {
     struct rwd_submit *s = t->s;
     struct task **pp = hash_slot(s, t->uuid);
-    bool was_full = s->count >= (size_t)s->cfg->max_pending;
 
     if (*pp == t)
         *pp = t->hnext;
@@ -110,7 +108,7 @@ static void task_free(struct task *t)
     free(t->body);
     free(t->tail);
     free(t);
-    if (was_full && s->on_room && !s->on_empty)
+    if (s->on_room && !s->on_empty)
         s->on_room(s->room_arg);
     if (s->count == 0 && s->on_empty)
         s->on_empty(s->empty_arg);
@@ -139,41 +137,27 @@ int rwd_submit_add(struct rwd_submit *s, const char *uuid, char *body, size_t le
     return 0;
 }
 
-static void on_acked(redisReply *reply, void *arg)
+static void settle(struct task *t);
+
+static void on_settle_again(evutil_socket_t fd, short what, void *arg)
+{
+    settle(arg);
+}
+
+/* The answer to settle(): done, or try again once Redis is back. Until then the task stays
+ * held, so that recovery after a reconnect does not submit it a second time. */
+static void on_settled(redisReply *reply, void *arg)
 {
     struct task *t = arg;
-
-    if (!reply) /* it stays in the submitting set: a restart would submit it again */
-        log_warnx("task %s: acknowledged, but Redis was lost before it could be noted", t->uuid);
-    task_free(t);
-}
-
-static void acked(struct task *t)
-{
-    t->state = T_FINISHING;
-    rwd_metrics.tasks_acked++;
-    log_debug("task %s: acknowledged", t->uuid);
-    if (rwd_store_acked(t->s->st, t->uuid, rwd_now_ms(), on_acked, t) < 0)
-        on_acked(NULL, t);
-}
-
-static void on_finish_again(evutil_socket_t fd, short what, void *arg)
-{
-    finish(arg, NULL);
-}
-
-static void on_finished(redisReply *reply, void *arg)
-{
-    struct task *t = arg;
-    struct timeval tv = rwd_tv_ms(FINISH_WAIT_MS);
+    struct timeval tv = rwd_tv_ms(SETTLE_WAIT_MS);
 
     if (reply && reply->type != REDIS_REPLY_ERROR) {
         task_free(t);
         return;
     }
-    if (reply)
-        log_warnx("task %s: cannot write its error record: %s", t->uuid, reply->str);
-    if (!t->again && !(t->again = evtimer_new(t->s->base, on_finish_again, t))) {
+    log_warnx("task %s: cannot note its %s in Redis (%s); trying again", t->uuid,
+              t->tail ? "error record" : "acknowledgement", reply ? reply->str : "connection lost");
+    if (!t->again && !(t->again = evtimer_new(t->s->base, on_settle_again, t))) {
         log_warnx("task %s: out of memory; a restart submits it again", t->uuid);
         task_free(t);
         return;
@@ -181,32 +165,50 @@ static void on_finished(redisReply *reply, void *arg)
     evtimer_add(t->again, &tv);
 }
 
-/* Ends a task with an error record. errors (borrowed) is used the first time; a retry after a
- * Redis failure reuses the tail kept from it. */
+/* Notes the task's end in Redis: its error record when it has a tail, else Runware's
+ * acknowledgement. */
+static void settle(struct task *t)
+{
+    int rc;
+
+    t->state = T_SETTLING;
+    if (t->tail)
+        rc = rwd_store_complete(t->s->st, t->uuid, NULL, NULL, 0, t->tail, on_settled, t);
+    else
+        rc = rwd_store_acked(t->s->st, t->uuid, rwd_now_ms(), on_settled, t);
+    if (rc < 0)
+        on_settled(NULL, t);
+}
+
+static void acked(struct task *t)
+{
+    rwd_metrics.tasks_acked++;
+    log_debug("task %s: acknowledged", t->uuid);
+    settle(t);
+}
+
+/* Ends a task with an error record (errors: borrowed, NULL only after ENOMEM). */
 static void finish(struct task *t, json_object *errors)
 {
-    t->state = T_FINISHING;
-    if (!t->tail) {
-        json_object *code = NULL;
+    json_object *code = NULL;
 
-        rwd_metrics.tasks_failed++;
+    rwd_metrics.tasks_failed++;
+    if (errors)
         json_object_object_get_ex(json_object_array_get_idx(errors, 0), "code", &code);
-        log_warnx("task %s: failed: %s", t->uuid, code ? json_object_get_string(code) : "?");
-        if (!(t->tail = rw_record_tail(errors, rwd_now_ms()))) {
-            log_warnx("task %s: out of memory; a restart submits it again", t->uuid);
-            task_free(t);
-            return;
-        }
+    log_warnx("task %s: failed: %s", t->uuid, code ? json_object_get_string(code) : "?");
+    if (!errors || !(t->tail = rw_record_tail(errors, rwd_now_ms()))) {
+        log_warnx("task %s: out of memory; a restart submits it again", t->uuid);
+        task_free(t);
+        return;
     }
-    if (rwd_store_complete(t->s->st, t->uuid, NULL, NULL, 0, t->tail, on_finished, t) < 0)
-        on_finished(NULL, t);
+    settle(t);
 }
 
 static void finish_one(struct task *t, const char *code, const char *msg)
 {
     json_object *errors = rw_errors_one(code, NULL, "%s", msg);
 
-    finish(t, errors); /* NULL errors (ENOMEM) still yields a record with an empty list */
+    finish(t, errors);
     json_object_put(errors);
 }
 

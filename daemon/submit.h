@@ -15,14 +15,14 @@ struct rwd_submit;
 struct rwd_submit *rwd_submit_new(struct event_base *base, const struct rw_config *cfg,
                                   struct rwd_http *http, struct rwd_store *st);
 
-/* on_room runs whenever the number of tasks held drops below max_pending again. */
+/* on_room runs whenever a task is let go (the intake may take more). */
 void rwd_submit_set_room_cb(struct rwd_submit *s, void (*on_room)(void *), void *arg);
 
 /* Queues one registered task: body is the task's JSON (taken over). Returns -1 on ENOMEM (body
  * is freed; the task stays in the submitting set for the next start). */
 int rwd_submit_add(struct rwd_submit *s, const char *uuid, char *body, size_t len);
 
-/* Tasks held: queued, in flight, waiting for a retry, or finishing in Redis. */
+/* Tasks held: queued, in flight, waiting for a retry, or being settled in Redis. */
 size_t rwd_submit_count(const struct rwd_submit *s);
 bool rwd_submit_has(const struct rwd_submit *s, const char *uuid);
 
