@@ -81,6 +81,10 @@ static void on_rejected(redisReply *reply, void *arg)
         log_warnx("task %s: cannot write its error record (%s); the job stays in the "
                   "processing list",
                   c->uuid, reply ? reply->str : "Redis connection lost");
+    else if (reply->type == REDIS_REPLY_INTEGER && reply->integer == 0)
+        log_warnx("task %s: the job left the processing list meanwhile; its record is left to "
+                  "whoever has it now",
+                  c->uuid);
     job_done(c);
 }
 
@@ -134,6 +138,11 @@ static void on_registered(redisReply *reply, void *arg)
         if (rwd_submit_add(c->in->sub, c->uuid, c->body, c->bodylen) < 0)
             log_warnx("task %s: out of memory; a restart submits it", c->uuid);
         c->body = NULL;
+        job_done(c);
+        break;
+    case RWD_REG_GONE:
+        log_warnx("task %s: the job left the processing list meanwhile; not submitted here",
+                  c->uuid);
         job_done(c);
         break;
     case RWD_REG_DUPLICATE:

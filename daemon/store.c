@@ -31,23 +31,26 @@ static struct rwd_script s_take = {.name = "take",
                                           "return out\n"};
 
 /* KEYS: processing, default results. ARGV: raw job, list ('' = default), record.
- * A list key holding another type cannot take the record: it goes to the default list. */
+ * Only a job still in this instance's processing list gets its record (0: it is not). A list
+ * key holding another type cannot take the record: it goes to the default list. */
 static struct rwd_script s_reject = {
     .name = "reject",
-    .src = "local list = ARGV[2]\n"
+    .src = "if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
+           "local list = ARGV[2]\n"
            "if list == '' then list = KEYS[2] end\n"
            "local ok = redis.pcall('LPUSH', list, ARGV[3])\n"
            "if type(ok) == 'table' and ok.err then redis.call('LPUSH', KEYS[2], ARGV[3]) end\n"
-           "redis.call('LREM', KEYS[1], 1, ARGV[1])\n"
            "return 1\n"};
 
 /* KEYS: task, pending, processing, submitting.
  * ARGV: uuid, list, n, head, takenAt, owner, raw job, task body.
  * The job leaves the processing list for the submitting set in the same step: from here on the
- * task (with the taskUUID it was given) is what a restart resubmits, never the job again. */
+ * task (with the taskUUID it was given) is what a restart resubmits, never the job again. A job
+ * no longer in the processing list (queued again meanwhile) is not registered (-3). */
 static struct rwd_script s_register = {
     .name = "register",
-    .src = "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
+    .src = "if not redis.call('LPOS', KEYS[3], ARGV[7]) then return -3 end\n"
+           "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
            "local t = redis.call('TYPE', ARGV[2])['ok']\n"
            "if t ~= 'none' and t ~= 'list' then return -2 end\n"
            "redis.call('HSET', KEYS[1], 'state', 'queued', 'list', ARGV[2], 'n', ARGV[3],\n"

@@ -12,6 +12,7 @@
 struct rwd_store;
 
 /* Answers of rwd_store_register */
+#define RWD_REG_GONE      (-3) /* the job is no longer in the processing list */
 #define RWD_REG_WRONGTYPE (-2) /* resultList names a key that is not a list */
 #define RWD_REG_DUPLICATE 0    /* another task with this taskUUID is in flight or recently done */
 #define RWD_REG_OK        1
@@ -41,7 +42,8 @@ int rwd_store_take(struct rwd_store *st, int max, rwd_redis_cb *cb, void *arg);
 int rwd_store_wait(struct rwd_store *st, int timeout_s, rwd_redis_cb *cb, void *arg);
 
 /* Pushes an error record for a job that will not be submitted, and drops the job from the
- * processing list. list NULL: the default results list. */
+ * processing list, in one step, if the job is still there. Reply: 1, or 0 when it was not (the
+ * record is then not written). list NULL: the default results list. */
 int rwd_store_reject(struct rwd_store *st, const char *raw, size_t rawlen, const char *list,
                      const char *record, rwd_redis_cb *cb, void *arg);
 
