@@ -20,6 +20,7 @@
 #define TAKE_MAX       64 /* jobs moved by one take */
 #define WAIT_S         5  /* a blocking wait returns at least this often */
 #define RETRY_AFTER_MS 1000
+#define HEARTBEAT_S    5 /* how often this instance says it is alive (and adopts the silent) */
 
 struct rwd_intake {
     const struct rw_config *cfg;
@@ -28,6 +29,7 @@ struct rwd_intake {
     const struct rw_schema *schema;
     const struct rwd_secret *secret;
     struct event *retry_ev;
+    struct event *heartbeat_ev;
     bool recovered; /* leftovers (of a previous run, or of a lost connection) taken up again */
     bool taking;    /* a recover, take or wait is outstanding */
     bool stopped;
@@ -295,21 +297,13 @@ static void pump(struct rwd_intake *in)
         in->taking = true;
 }
 
-static void on_unsubmitted(redisReply *reply, void *arg)
+/* Hands the uuid, body pairs of reply (from element `from` on) to submit, skipping tasks it
+ * holds already. Returns how many it took. */
+static size_t submit_pairs(struct rwd_intake *in, const redisReply *reply, size_t from)
 {
-    struct rwd_intake *in = arg;
     size_t n = 0;
 
-    in->taking = false;
-    if (!reply)
-        return;
-    if (reply->type != REDIS_REPLY_ARRAY) {
-        log_warnx("intake: cannot read the tasks a previous run left unsubmitted: %s",
-                  reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
-        retry_later(in);
-        return;
-    }
-    for (size_t i = 0; i + 1 < reply->elements; i += 2) {
+    for (size_t i = from; i + 1 < reply->elements; i += 2) {
         const redisReply *u = reply->element[i], *b = reply->element[i + 1];
         char *body;
 
@@ -326,10 +320,57 @@ static void on_unsubmitted(redisReply *reply, void *arg)
         }
         n++;
     }
-    if (n)
-        log_info("intake: %zu tasks a previous run registered are submitted again", n);
+    return n;
+}
+
+static void on_unsubmitted(redisReply *reply, void *arg)
+{
+    struct rwd_intake *in = arg;
+    size_t n;
+
+    in->taking = false;
+    if (!reply)
+        return;
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        log_warnx("intake: cannot read the tasks a previous run left unsubmitted: %s",
+                  reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        retry_later(in);
+        return;
+    }
+    if ((n = submit_pairs(in, reply, 0)))
+        log_info("intake: %zu tasks registered earlier are submitted again", n);
     in->recovered = true;
     pump(in);
+}
+
+static void on_heartbeat(redisReply *reply, void *arg)
+{
+    struct rwd_intake *in = arg;
+    size_t n;
+
+    if (!reply)
+        return;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 1 ||
+        reply->element[0]->type != REDIS_REPLY_STRING) {
+        log_warnx("intake: heartbeat failed: %s",
+                  reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+        return;
+    }
+    if (reply->element[0]->len == 0)
+        return;
+    n = submit_pairs(in, reply, 1);
+    log_warnx("intake: adopted the leftovers of instances silent for %d s: %s; submitting %zu "
+              "tasks",
+              in->cfg->adopt_after, reply->element[0]->str, n);
+    pump(in);
+}
+
+static void on_heartbeat_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct rwd_intake *in = arg;
+
+    if (!in->stopped)
+        rwd_store_heartbeat(in->st, in->cfg->adopt_after, on_heartbeat, in);
 }
 
 static void on_recovered(redisReply *reply, void *arg)
@@ -392,6 +433,7 @@ void rwd_intake_stop(struct rwd_intake *in)
 {
     in->stopped = true;
     evtimer_del(in->retry_ev);
+    event_del(in->heartbeat_ev); /* a stopping instance adopts nothing */
 }
 
 size_t rwd_intake_busy(const struct rwd_intake *in)
@@ -404,6 +446,7 @@ struct rwd_intake *rwd_intake_new(const struct rw_config *cfg, struct rwd_store 
                                   const struct rwd_secret *secret, struct event_base *base)
 {
     struct rwd_intake *in = calloc(1, sizeof(*in));
+    struct timeval beat = {HEARTBEAT_S, 0};
 
     if (!in)
         return NULL;
@@ -412,8 +455,10 @@ struct rwd_intake *rwd_intake_new(const struct rw_config *cfg, struct rwd_store 
     in->sub = sub;
     in->schema = schema;
     in->secret = secret;
-    if (!(in->retry_ev = evtimer_new(base, on_retry, in))) {
-        free(in);
+    if (!(in->retry_ev = evtimer_new(base, on_retry, in)) ||
+        !(in->heartbeat_ev = event_new(base, -1, EV_PERSIST, on_heartbeat_tick, in)) ||
+        event_add(in->heartbeat_ev, &beat) != 0) {
+        rwd_intake_free(in);
         return NULL;
     }
     return in;
@@ -423,6 +468,9 @@ void rwd_intake_free(struct rwd_intake *in)
 {
     if (!in)
         return;
-    event_free(in->retry_ev);
+    if (in->retry_ev)
+        event_free(in->retry_ev);
+    if (in->heartbeat_ev)
+        event_free(in->heartbeat_ev);
     free(in);
 }

@@ -139,21 +139,58 @@ static struct rwd_script s_claim = {
            "end\n"
            "return out\n"};
 
+/* KEYS: instances, jobs, submitting (this instance's).
+ * ARGV: instance id, adopt_after ms, processing key prefix, submitting key prefix, task key
+ * prefix. Notes this instance's heartbeat (on Redis's clock, so instances' clocks need not
+ * agree), then adopts every instance silent for adopt_after: its processing list goes back to
+ * the consuming end of the jobs list, oldest first, and its registered, unacknowledged tasks
+ * become this instance's. Reply: what was adopted, for the log ('' if nothing), then uuid, body
+ * pairs of the tasks to submit. */
+static struct rwd_script s_heartbeat = {
+    .name = "heartbeat",
+    .src = "local t = redis.call('TIME')\n"
+           "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+           "redis.call('ZADD', KEYS[1], now, ARGV[1])\n"
+           "local out, said = {''}, {}\n"
+           "local dead = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))\n"
+           "for _, id in ipairs(dead) do\n"
+           "  local jobs, tasks = 0, 0\n"
+           "  while redis.call('LMOVE', ARGV[3] .. id, KEYS[2], 'LEFT', 'RIGHT') do\n"
+           "    jobs = jobs + 1\n"
+           "  end\n"
+           "  for _, u in ipairs(redis.call('SMEMBERS', ARGV[4] .. id)) do\n"
+           "    local f = redis.call('HMGET', ARGV[5] .. u, 'state', 'body')\n"
+           "    if f[1] == 'queued' and f[2] then\n"
+           "      redis.call('SADD', KEYS[3], u)\n"
+           "      redis.call('HSET', ARGV[5] .. u, 'owner', ARGV[1])\n"
+           "      out[#out + 1] = u\n"
+           "      out[#out + 1] = f[2]\n"
+           "      tasks = tasks + 1\n"
+           "    end\n"
+           "  end\n"
+           "  redis.call('DEL', ARGV[4] .. id)\n"
+           "  redis.call('ZREM', KEYS[1], id)\n"
+           "  said[#said + 1] = id .. ' (' .. jobs .. ' jobs, ' .. tasks .. ' tasks)'\n"
+           "end\n"
+           "out[1] = table.concat(said, ', ')\n"
+           "return out\n"};
+
 struct rwd_store {
     struct rwd_redis *cmd, *block;
     const char *prefix, *instance;
     char done_ttl[16];
     char jobs[KEYLEN], results[KEYLEN], processing[KEYLEN], submitting[KEYLEN], pending[KEYLEN],
-        secret[KEYLEN], task_prefix[KEYLEN];
+        secret[KEYLEN], task_prefix[KEYLEN], instances[KEYLEN], processing_prefix[KEYLEN],
+        submitting_prefix[KEYLEN];
 };
 
 struct rwd_store *rwd_store_new(struct rwd_redis *cmd, struct rwd_redis *block,
                                 const struct rw_config *cfg)
 {
     struct rwd_store *st = calloc(1, sizeof(*st));
-    static struct rwd_script *const all[] = {&s_recover,  &s_take,  &s_reject,
-                                             &s_register, &s_acked, &s_complete,
-                                             &s_secret,   &s_claim, &s_unsubmitted};
+    static struct rwd_script *const all[] = {&s_recover,     &s_take,     &s_reject, &s_register,
+                                             &s_acked,       &s_complete, &s_secret, &s_claim,
+                                             &s_unsubmitted, &s_heartbeat};
 
     if (!st)
         return NULL;
@@ -169,6 +206,9 @@ struct rwd_store *rwd_store_new(struct rwd_redis *cmd, struct rwd_redis *block,
         rw_key(st->processing, KEYLEN, st->prefix, RW_KEY_PROCESSING, cfg->instance_id) < 0 ||
         rw_key(st->submitting, KEYLEN, st->prefix, RW_KEY_SUBMITTING, cfg->instance_id) < 0 ||
         rw_key(st->task_prefix, KEYLEN, st->prefix, RW_KEY_TASK, "") < 0 ||
+        rw_key(st->instances, KEYLEN, st->prefix, RW_KEY_INSTANCES, NULL) < 0 ||
+        rw_key(st->processing_prefix, KEYLEN, st->prefix, RW_KEY_PROCESSING, "") < 0 ||
+        rw_key(st->submitting_prefix, KEYLEN, st->prefix, RW_KEY_SUBMITTING, "") < 0 ||
         rw_key(st->pending, KEYLEN, st->prefix, RW_KEY_PENDING, NULL) < 0 ||
         rw_key(st->secret, KEYLEN, st->prefix, RW_KEY_SECRET, NULL) < 0) {
         free(st);
@@ -305,4 +345,15 @@ int rwd_store_claim_stale(struct rwd_store *st, int64_t cutoff_ms, int64_t now_m
     snprintf(now, sizeof(now), "%lld", (long long)now_ms);
     snprintf(n, sizeof(n), "%d", max);
     return rwd_redis_eval(st->cmd, &s_claim, cb, arg, 1, 5, argv, NULL);
+}
+
+int rwd_store_heartbeat(struct rwd_store *st, int adopt_after_s, rwd_redis_cb *cb, void *arg)
+{
+    char after[24];
+    const char *argv[] = {st->instances,         st->jobs,       st->submitting,
+                          st->instance,          after,          st->processing_prefix,
+                          st->submitting_prefix, st->task_prefix};
+
+    snprintf(after, sizeof(after), "%lld", (long long)adopt_after_s * 1000);
+    return rwd_redis_eval(st->cmd, &s_heartbeat, cb, arg, 3, 8, argv, NULL);
 }

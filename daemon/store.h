@@ -78,6 +78,11 @@ int rwd_store_secret(struct rwd_store *st, const char *candidate, rwd_redis_cb *
 int rwd_store_claim_stale(struct rwd_store *st, int64_t cutoff_ms, int64_t now_ms, int max,
                           rwd_redis_cb *cb, void *arg);
 
+/* Notes this instance's heartbeat and adopts the leftovers of instances silent for adopt_after_s
+ * (their jobs are queued again; their registered tasks become this instance's). Reply: a summary
+ * of what was adopted ('' for nothing), then uuid, body pairs of the tasks to submit. */
+int rwd_store_heartbeat(struct rwd_store *st, int adopt_after_s, rwd_redis_cb *cb, void *arg);
+
 /* Is the command connection usable? */
 int rwd_store_ready(const struct rwd_store *st);
 

@@ -73,6 +73,7 @@ static const struct rw_cfg_key rw_cfg_keys[] = {
     RW_INT(done_ttl, "86400", 0, 2592000),
     RW_INT(reconcile_after, "60", 1, 86400),
     RW_INT(task_timeout, "3600", 10, 604800),
+    RW_INT(adopt_after, "60", 10, 86400),
 };
 
 #define RW_CFG_NKEYS (sizeof(rw_cfg_keys) / sizeof(rw_cfg_keys[0]))

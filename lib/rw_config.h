@@ -26,6 +26,7 @@ struct rw_config {
     int done_ttl;              /* seconds a completed task's tombstone absorbs late callbacks */
     int reconcile_after;       /* seconds without a result before a task is polled (getResponse) */
     int task_timeout; /* seconds after which a task without a result gets an error record */
+    int adopt_after;  /* seconds without a heartbeat before an instance's leftovers are adopted */
 };
 
 /* Fills every key with its default (strings allocated). Returns -1 on ENOMEM. */

@@ -19,6 +19,7 @@ static const struct rw_key_form rw_key_forms[] = {
     [RW_KEY_TASK_SEEN] = {"task:", true, ":seen"},
     [RW_KEY_TASK_ITEMS] = {"task:", true, ":items"},
     [RW_KEY_PENDING] = {"pending", false, ""},
+    [RW_KEY_INSTANCES] = {"instances", false, ""},
     [RW_KEY_SECRET] = {"secret", false, ""},
 };
 
@@ -44,7 +45,7 @@ int rw_key(char *buf, size_t buflen, const char *prefix, enum rw_key_kind kind, 
 bool rw_key_reserved(const char *prefix, const char *key)
 {
     /* exact names, then name prefixes, each after "<prefix>:" */
-    static const char *const exact[] = {"jobs", "pending", "secret"};
+    static const char *const exact[] = {"jobs", "pending", "instances", "secret"};
     static const char *const starts[] = {"processing:", "submitting:", "task:"};
     size_t plen;
     const char *rest;

@@ -13,6 +13,7 @@
  * <prefix>:task:<uuid>:seen   hash  imageUUID -> 1, repeats ignored
  * <prefix>:task:<uuid>:items  list  result items as received, in arrival order
  * <prefix>:pending      zset    uuid -> takenAt ms, tasks not yet complete
+ * <prefix>:instances    zset    instance id -> its last heartbeat (Redis time, ms)
  * <prefix>:secret       string  the shared webhook secret (when no webhook_secret_file) */
 enum rw_key_kind {
     RW_KEY_JOBS,
@@ -23,6 +24,7 @@ enum rw_key_kind {
     RW_KEY_TASK_SEEN,  /* arg: task uuid */
     RW_KEY_TASK_ITEMS, /* arg: task uuid */
     RW_KEY_PENDING,
+    RW_KEY_INSTANCES,
     RW_KEY_SECRET,
 };
 
@@ -30,8 +32,8 @@ enum rw_key_kind {
 int rw_key(char *buf, size_t buflen, const char *prefix, enum rw_key_kind kind, const char *arg);
 
 /* True when `key` is one of runwared's own keys (jobs, processing, submitting, task, pending,
- * secret), which a
- * job's resultList must never name. The default results list is not reserved. */
+ * instances, secret), which a job's resultList must never name. The default results list is
+ * not reserved. */
 bool rw_key_reserved(const char *prefix, const char *key);
 
 #endif

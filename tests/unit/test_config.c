@@ -24,7 +24,8 @@
     "callback_max_bytes = 33554432\n"                                                              \
     "done_ttl = 86400\n"                                                                           \
     "reconcile_after = 60\n"                                                                       \
-    "task_timeout = 3600\n"
+    "task_timeout = 3600\n"                                                                        \
+    "adopt_after = 60\n"
 
 static void test_defaults(void)
 {
@@ -51,6 +52,7 @@ static void test_defaults(void)
     RWT_CHECK_INT(c.done_ttl, 86400);
     RWT_CHECK_INT(c.reconcile_after, 60);
     RWT_CHECK_INT(c.task_timeout, 3600);
+    RWT_CHECK_INT(c.adopt_after, 60);
     RWT_CHECK_INT(rw_config_dump(&c, buf, sizeof(buf)), strlen(DEFAULTS_DUMP));
     RWT_CHECK_STR(buf, DEFAULTS_DUMP);
     /* an empty file changes nothing */
@@ -138,7 +140,8 @@ static void test_values_table(void)
                         "callback_max_bytes = 1073741824\n"
                         "done_ttl = 0\n"
                         "reconcile_after = 86400\n"
-                        "task_timeout = 10\n",
+                        "task_timeout = 10\n"
+                        "adopt_after = 10\n",
                         &c, err, sizeof(err)),
                   0);
     RWT_CHECK_STR(err, "");
@@ -158,6 +161,7 @@ static void test_values_table(void)
     RWT_CHECK_INT(c.done_ttl, 0);
     RWT_CHECK_INT(c.reconcile_after, 86400);
     RWT_CHECK_INT(c.task_timeout, 10);
+    RWT_CHECK_INT(c.adopt_after, 10);
     rw_config_free(&c);
     for (int lvl = RW_LOG_ERR; lvl <= RW_LOG_DEBUG; lvl++) {
         static const char *const names[] = {"err", "warn", "info", "debug"};
@@ -207,6 +211,7 @@ static void test_errors_table(void)
          "t.conf:1: callback_max_bytes: 1023 is out of range (expected 1024..1073741824)"},
         {"done_ttl = 2592001", "t.conf:1: done_ttl: 2592001 is out of range (expected 0..2592000)"},
         {"reconcile_after = 0", "t.conf:1: reconcile_after: 0 is out of range (expected 1..86400)"},
+        {"adopt_after = 9", "t.conf:1: adopt_after: 9 is out of range (expected 10..86400)"},
         {"task_timeout = 604801",
          "t.conf:1: task_timeout: 604801 is out of range (expected 10..604800)"},
         {"log_level = verbose",
@@ -424,7 +429,7 @@ static void test_shipped_conf(void)
         }
     }
     fclose(f);
-    RWT_CHECK_INT(documented, 19);
+    RWT_CHECK_INT(documented, 20);
     RWT_CHECK_INT(rw_config_parse(&d, uncommented, "uncommented", err, sizeof(err)), 0);
     RWT_CHECK_STR(err, "");
     RWT_CHECK_STR(d.redis_url, c.redis_url);
@@ -441,6 +446,7 @@ static void test_shipped_conf(void)
     RWT_CHECK_INT(d.done_ttl, c.done_ttl);
     RWT_CHECK_INT(d.reconcile_after, c.reconcile_after);
     RWT_CHECK_INT(d.task_timeout, c.task_timeout);
+    RWT_CHECK_INT(d.adopt_after, c.adopt_after);
     RWT_CHECK_STR(d.model_spec, "/etc/runwared/flux-1-dev-srpo.schema.json");
     free(uncommented);
     rw_config_free(&c);

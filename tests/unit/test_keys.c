@@ -17,6 +17,7 @@ static void test_key_table(void)
         {RW_KEY_TASK_SEEN, "u1", "rw:task:u1:seen"},
         {RW_KEY_TASK_ITEMS, "u1", "rw:task:u1:items"},
         {RW_KEY_PENDING, NULL, "rw:pending"},
+        {RW_KEY_INSTANCES, NULL, "rw:instances"},
         {RW_KEY_SECRET, NULL, "rw:secret"},
     };
     char buf[128];
@@ -56,6 +57,8 @@ static void test_reserved_table(void)
     } t[] = {
         {"runware:jobs", true},
         {"runware:pending", true},
+        {"runware:instances", true},
+        {"runware:instancesx", false},
         {"runware:secret", true},
         {"runware:processing:host:8480", true},
         {"runware:processing:", true},
