@@ -48,8 +48,10 @@ struct rwd_submit {
     LIST_HEAD(, batch) batches; /* in flight */
     struct task **buckets;
     size_t nbuckets;
-    size_t count;    /* tasks held */
-    size_t requests; /* POSTs in flight */
+    size_t count;       /* tasks held */
+    size_t requests;    /* POSTs in flight */
+    int overloads;      /* consecutive 429/503/504 answers */
+    int64_t hold_until; /* no POST before this (ms), after an overload answer */
     struct event *flush_ev, *delay_ev;
     void (*on_room)(void *);
     void *room_arg;
@@ -267,6 +269,21 @@ static void on_delay(evutil_socket_t fd, short what, void *arg)
     flush_soon(s);
 }
 
+/* Runware says it is over capacity (429, 503, 504): no POST at all for a backoff that grows
+ * while it keeps saying so, rather than each batch retrying on its own. Any other answer ends
+ * the hold. */
+static void overloaded(struct rwd_submit *s, long status)
+{
+    if (status == 429 || status == 503 || status == 504) {
+        int64_t until = rwd_now_ms() + rwd_backoff_ms(++s->overloads, RETRY_BASE_MS, RETRY_CAP_MS);
+
+        if (until > s->hold_until)
+            s->hold_until = until;
+    } else if (status) {
+        s->overloads = 0;
+    }
+}
+
 static bool transient_status(long status)
 {
     return status == 408 || status == 429 || status >= 500;
@@ -312,6 +329,7 @@ static void on_response(const struct rwd_http_result *res, void *arg)
 
     s->requests--;
     LIST_REMOVE(b, entry);
+    overloaded(s, res->status);
     if (res->curl_code != 0 || transient_status(res->status)) {
         if (res->curl_code != 0)
             snprintf(why, sizeof(why), "%s", res->error);
@@ -362,7 +380,14 @@ out:
 static void on_flush(evutil_socket_t fd, short what, void *arg)
 {
     struct rwd_submit *s = arg;
+    int64_t now = rwd_now_ms();
 
+    if (now < s->hold_until) {
+        struct timeval tv = rwd_tv_ms(s->hold_until - now);
+
+        evtimer_add(s->flush_ev, &tv);
+        return;
+    }
     while (!TAILQ_EMPTY(&s->queue) && s->requests < (size_t)s->cfg->max_inflight) {
         struct batch *b = malloc(sizeof(*b) + s->cfg->submit_batch * sizeof(struct task *));
         size_t len = 2, off = 0;
