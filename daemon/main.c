@@ -132,6 +132,18 @@ static const char *redis_url_for_log(const char *url)
     return buf;
 }
 
+/* Does url's host name this machine only? */
+static int loopback_url(const char *url)
+{
+    const char *host = strstr(url, "://");
+
+    if (!host)
+        return 0;
+    host += 3;
+    return strncmp(host, "127.", 4) == 0 || strncmp(host, "localhost", 9) == 0 ||
+           strncmp(host, "[::1]", 5) == 0;
+}
+
 static void became_ready(struct rwd *d)
 {
     rwd_callback_set_ready(d->callback, 1);
@@ -398,6 +410,10 @@ int main(int argc, char **argv)
     log_info("runwared %s starting: instance %s, Redis %s, Runware %s%s", RWD_VERSION,
              d.cfg.instance_id, redis_url_for_log(d.cfg.redis_url), d.cfg.api_url,
              d.schema ? ", schema validation on" : ", structural validation only");
+    if (loopback_url(d.cfg.public_url) && !loopback_url(d.cfg.api_url))
+        log_warnx("public_url %s is a loopback address: Runware cannot call it back (results "
+                  "will arrive only by polling); set public_url to the address Runware reaches",
+                  d.cfg.public_url);
     rwd_redis_start(d.rcmd);
     rwd_redis_start(d.rblock);
     event_base_dispatch(d.base);
