@@ -143,9 +143,10 @@ static void test_flaky_upstream(void)
     static struct batch b;
     it_env_init(&e, "faults");
     it_redis_start(&e);
-    const char *sim[] = {"--delay-ms",  "20",  "--jitter-ms", "30",  "--seed",         "23",
-                         "--fail-500",  "0.2", "--fail-429",  "0.2", "--dup-callback", "0.2",
-                         "--bare-item", "0.3", NULL};
+    const char *sim[] = {"--delay-ms", "20",          "--jitter-ms", "30",         "--seed",
+                         "23",         "--fail-500",  "0.2",         "--fail-429", "0.15",
+                         "--fail-503", "0.05",        "--fail-504",  "0.05",       "--dup-callback",
+                         "0.2",        "--bare-item", "0.3",         NULL};
     it_sim_start(&e, sim);
     /* small batches: many requests, so both faults surely occur; retries enough never to give up */
     it_rw_start(&e, "submit_retries = 20\nsubmit_batch = 4\n");

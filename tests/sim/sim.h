@@ -21,6 +21,8 @@ struct evhttp_request;
 struct sim_rates {
     double fail_500;
     double fail_429;
+    double fail_503;
+    double fail_504;
     double drop_callback;
     double dup_callback;
     double bare_item;

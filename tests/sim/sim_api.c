@@ -501,6 +501,16 @@ void sim_api_handle(struct sim *sim, struct evhttp_request *req)
                     "Queue capacity exceeded. Please retry later.");
         goto done;
     }
+    if (sim_chance(sim, sim->opt.rates.fail_503)) {
+        reply_error(sim, req, 503, "serviceUnavailable",
+                    "Temporarily unavailable because of capacity constraints. Please retry.");
+        goto done;
+    }
+    if (sim_chance(sim, sim->opt.rates.fail_504)) {
+        reply_error(sim, req, 504, "timeoutQueue",
+                    "The task exceeded the maximum queue wait. Please retry.");
+        goto done;
+    }
     if (!body || !json_object_is_type(body, json_type_array))
         goto bad_body;
     n = json_object_array_length(body);
