@@ -1261,3 +1261,121 @@ long long it_stat(json_object *stats, const char *name)
 {
     return it_jint(stats, name);
 }
+
+void it_batch_make(struct it_env *e, struct it_batch *b, int njobs, int first, const char *tag,
+                   const char *other, int size)
+{
+    static const char *const outputs[] = {"URL", "base64Data", "dataURI"};
+
+    memset(b, 0, sizeof(*b));
+    if (!(b->jobs = calloc((size_t)njobs, sizeof(*b->jobs))))
+        it_die(e, "out of memory");
+    b->njobs = njobs;
+    b->first = first;
+    it_key(e, b->results, sizeof(b->results), "results");
+    b->lists[0] = b->results;
+    b->lists[1] = other;
+    for (int k = 0; k < njobs; k++) {
+        struct it_job *j = &b->jobs[k];
+        int i = first + k;
+
+        it_uuid(j->uuid);
+        j->n = 1 + i % 4;
+        j->output = outputs[i % 3];
+        j->list = i % 5 ? b->results : other;
+        b->images += j->n;
+        j->payload =
+            it_fmt("{\"task\":{\"positivePrompt\":\"%s job %d\",\"numberResults\":%d,"
+                   "\"outputType\":\"%s\",\"width\":%d,\"height\":%d,"
+                   "\"taskUUID\":\"%s\"},\"meta\":{\"i\":%d}%s%s%s}",
+                   tag, i, j->n, j->output, size, size, j->uuid, i,
+                   i % 5 ? "" : ",\"resultList\":\"", i % 5 ? "" : other, i % 5 ? "" : "\"");
+    }
+}
+
+void it_batch_push(struct it_env *e, struct it_batch *b, int chunk)
+{
+    char **payloads = calloc((size_t)b->njobs, sizeof(*payloads));
+
+    if (!payloads)
+        it_die(e, "out of memory");
+    if (chunk <= 0)
+        chunk = b->njobs;
+    for (int i = 0; i < b->njobs; i++)
+        payloads[i] = b->jobs[i].payload;
+    for (int at = 0; at < b->njobs; at += chunk)
+        it_push_many(e, payloads + at, (size_t)(b->njobs - at < chunk ? b->njobs - at : chunk));
+    free(payloads);
+}
+
+/* The sim saw the task submitted once and every image it delivered is in the record. */
+static void batch_check_sim(struct it_env *e, const struct it_job *j, const struct it_record *rec,
+                            const char *what)
+{
+    json_object *t = it_sim_task(e, j->uuid), *data = it_jget(rec->obj, "data");
+    json_object *dl = it_jget(t, "deliveries");
+
+    IT_EXPECT(it_jint(t, "submissions") == 1, "%s: submitted %lld times, expected once", what,
+              it_jint(t, "submissions"));
+    for (size_t d = 0; dl && d < json_object_array_length(dl); d++) {
+        json_object *del = json_object_array_get_idx(dl, d);
+        const char *kind = it_jstr(del, "kind"), *iu = it_jstr(del, "imageUUID");
+        bool found = false;
+
+        if (!kind || strcmp(kind, "image") || !iu)
+            continue;
+        for (size_t x = 0; x < json_object_array_length(data) && !found; x++)
+            found = !strcmp(it_jstr(json_object_array_get_idx(data, x), "imageUUID") ?: "", iu);
+        IT_EXPECT(found, "%s: the sim delivered image %s, missing from the record %s", what, iu,
+                  rec->raw);
+    }
+    json_object_put(t);
+}
+
+void it_batch_check(struct it_env *e, const struct it_batch *b, struct it_records *recs,
+                    bool sim_once)
+{
+    for (int k = 0; k < b->njobs; k++) {
+        const struct it_job *j = &b->jobs[k];
+        int i = b->first + k, count = 0;
+        char *what = it_fmt("job %d (task %s, numberResults %d, %s)", i, j->uuid, j->n, j->output);
+        struct it_record *rec = NULL;
+        char meta[32];
+        json_object *m;
+
+        for (size_t r = 0; r < recs->n; r++) {
+            const char *u = it_jstr(recs->v[r].obj, "taskUUID");
+
+            if (u && !strcmp(u, j->uuid) && count++ == 0)
+                rec = &recs->v[r];
+        }
+        IT_EXPECT(count == 1, "%s: %d records, expected exactly one", what, count);
+        snprintf(meta, sizeof(meta), "{\"i\":%d}", i);
+        m = json_tokener_parse(meta);
+        if (rec && it_check_success(rec, what, j->uuid, j->list, j->n, j->output, m) && sim_once)
+            batch_check_sim(e, j, rec, what);
+        json_object_put(m);
+        free(what);
+    }
+}
+
+void it_batch_expect_known(const struct it_batch *const *bs, size_t nb, struct it_records *recs)
+{
+    for (size_t r = 0; r < recs->n; r++) {
+        const char *u = it_jstr(recs->v[r].obj, "taskUUID");
+        bool known = false;
+
+        for (size_t k = 0; u && k < nb && !known; k++)
+            for (int i = 0; i < bs[k]->njobs && !known; i++)
+                known = !strcmp(u, bs[k]->jobs[i].uuid);
+        IT_EXPECT(known, "record for no job: %s", recs->v[r].raw);
+    }
+}
+
+void it_batch_free(struct it_batch *b)
+{
+    for (int i = 0; i < b->njobs; i++)
+        free(b->jobs[i].payload);
+    free(b->jobs);
+    b->jobs = NULL;
+}

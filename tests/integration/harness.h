@@ -226,4 +226,39 @@ void it_uuid(char out[37]);
 /* Small printf into a malloc'd string; dies on ENOMEM. */
 char *it_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A batch of mixed envelope jobs: job i (counted from `first` across a test) has numberResults
+ * 1 + i % 4, outputType URL/base64Data/dataURI by i % 3, meta {"i":i}, a producer taskUUID, and
+ * goes to the list `other` when i % 5 == 0, else to the default results list. */
+struct it_job {
+    char uuid[37];
+    int n;
+    const char *output;
+    const char *list;
+    char *payload;
+};
+
+struct it_batch {
+    struct it_job *jobs;
+    int njobs, images, first;
+    char results[64];     /* the default results list */
+    const char *lists[2]; /* results, other: for it_collect */
+};
+
+/* size: width and height of every task. */
+void it_batch_make(struct it_env *e, struct it_batch *b, int njobs, int first, const char *tag,
+                   const char *other, int size);
+
+/* LPUSHes the jobs, `chunk` per call (0: all at once). */
+void it_batch_push(struct it_env *e, struct it_batch *b, int chunk);
+
+/* Each job has exactly one record in recs, and a correct one. With sim_once, the sim also saw
+ * each task submitted once, and every image it delivered is in the record. */
+void it_batch_check(struct it_env *e, const struct it_batch *b, struct it_records *recs,
+                    bool sim_once);
+
+/* Every record in recs answers a job of one of the batches. */
+void it_batch_expect_known(const struct it_batch *const *bs, size_t nb, struct it_records *recs);
+
+void it_batch_free(struct it_batch *b);
+
 #endif

@@ -8,97 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAXJOBS 120
-#define OTHER   "faults:other"
-
-struct job {
-    char uuid[37];
-    int n;
-    const char *output;
-    const char *list;
-    char *payload;
-};
-
-struct batch {
-    struct job jobs[MAXJOBS];
-    int njobs, images;
-    char results[64]; /* the default list */
-    const char *lists[2];
-};
-
-static void batch_make(struct it_env *e, struct batch *b, int njobs, const char *tag)
-{
-    static const char *const outputs[] = {"URL", "base64Data", "dataURI"};
-    memset(b, 0, sizeof(*b));
-    b->njobs = njobs;
-    it_key(e, b->results, sizeof(b->results), "results");
-    b->lists[0] = b->results;
-    b->lists[1] = OTHER;
-    for (int i = 0; i < njobs; i++) {
-        struct job *j = &b->jobs[i];
-        it_uuid(j->uuid);
-        j->n = 1 + i % 4;
-        j->output = outputs[i % 3];
-        j->list = i % 5 ? b->results : OTHER;
-        b->images += j->n;
-        j->payload = it_fmt("{\"task\":{\"positivePrompt\":\"%s job %d\",\"numberResults\":%d,"
-                            "\"outputType\":\"%s\",\"width\":768,\"height\":768,"
-                            "\"taskUUID\":\"%s\"},\"meta\":{\"i\":%d}%s}",
-                            tag, i, j->n, j->output, j->uuid, i,
-                            i % 5 ? "" : ",\"resultList\":\"" OTHER "\"");
-    }
-}
-
-static void batch_push(struct it_env *e, struct batch *b)
-{
-    char *payloads[MAXJOBS];
-    for (int i = 0; i < b->njobs; i++)
-        payloads[i] = b->jobs[i].payload;
-    for (int at = 0; at < b->njobs; at += 10)
-        it_push_many(e, payloads + at, b->njobs - at < 10 ? (size_t)(b->njobs - at) : 10);
-}
+#define OTHER "faults:other"
 
 /* Exactly one correct record per job, none for anything else, nothing left behind. */
-static void batch_check(struct it_env *e, struct batch *b, struct it_records *recs)
+static void batch_check(struct it_env *e, const struct it_batch *b, struct it_records *recs)
 {
-    for (int i = 0; i < b->njobs; i++) {
-        struct job *j = &b->jobs[i];
-        char *what = it_fmt("job %d (task %s, numberResults %d, %s)", i, j->uuid, j->n, j->output);
-        struct it_record *rec = NULL;
-        int count = 0;
-        for (size_t r = 0; r < recs->n; r++) {
-            const char *u = it_jstr(recs->v[r].obj, "taskUUID");
-            if (u && !strcmp(u, j->uuid)) {
-                count++;
-                if (!rec)
-                    rec = &recs->v[r];
-            }
-        }
-        IT_EXPECT(count == 1, "%s: %d records, expected exactly one", what, count);
-        if (rec) {
-            char meta[32];
-            snprintf(meta, sizeof(meta), "{\"i\":%d}", i);
-            json_object *m = json_tokener_parse(meta);
-            it_check_success(rec, what, j->uuid, j->list, j->n, j->output, m);
-            json_object_put(m);
-        }
-        free(what);
-    }
-    for (size_t r = 0; r < recs->n; r++) {
-        const char *u = it_jstr(recs->v[r].obj, "taskUUID");
-        bool known = false;
-        for (int i = 0; u && i < b->njobs && !known; i++)
-            known = !strcmp(u, b->jobs[i].uuid);
-        IT_EXPECT(known, "record for no job: %s", recs->v[r].raw);
-    }
+    it_batch_check(e, b, recs, false);
+    it_batch_expect_known(&b, 1, recs);
     it_expect_no_more(e, b->lists, 2, 1500);
     it_expect_quiescent(e);
-}
-
-static void batch_free(struct batch *b)
-{
-    for (int i = 0; i < b->njobs; i++)
-        free(b->jobs[i].payload);
 }
 
 static json_object *print_stats(struct it_env *e, const char *name)
@@ -111,7 +29,7 @@ static json_object *print_stats(struct it_env *e, const char *name)
 /* Collects until every job has a record. Retries back off exponentially (up to ~36 s apart), so
  * instead of one deadline this fails after `stall_ms` without progress: no new record and no new
  * request reaching the sim. */
-static size_t collect_while_progressing(struct it_env *e, struct batch *b, int stall_ms,
+static size_t collect_while_progressing(struct it_env *e, struct it_batch *b, int stall_ms,
                                         struct it_records *recs)
 {
     size_t got = 0;
@@ -140,7 +58,7 @@ static void test_flaky_upstream(void)
 {
     struct it_env e;
     struct it_records recs = {0};
-    static struct batch b;
+    struct it_batch b;
     it_env_init(&e, "faults");
     it_redis_start(&e);
     const char *sim[] = {"--delay-ms", "20",          "--jitter-ms", "30",         "--seed",
@@ -150,10 +68,10 @@ static void test_flaky_upstream(void)
     it_sim_start(&e, sim);
     /* small batches: many requests, so both faults surely occur; retries enough never to give up */
     it_rw_start(&e, "submit_retries = 20\nsubmit_batch = 4\n");
-    batch_make(&e, &b, 120, "flaky");
+    it_batch_make(&e, &b, 120, 0, "flaky", OTHER, 768);
 
     int64_t t0 = it_now_ms();
-    batch_push(&e, &b);
+    it_batch_push(&e, &b, 10);
     size_t got = collect_while_progressing(&e, &b, 45000 * it_slow(), &recs);
     printf("flaky_upstream: %d jobs (%d images) -> %zu records in %.3f s\n", b.njobs, b.images, got,
            (double)(it_now_ms() - t0) / 1000.0);
@@ -170,7 +88,7 @@ static void test_flaky_upstream(void)
     json_object_put(st);
     it_env_finish(&e);
     it_records_free(&recs);
-    batch_free(&b);
+    it_batch_free(&b);
 }
 
 /* 30% of callbacks never come: getResponse polling (reconcile_after 1 s) fills the gaps. */
@@ -178,17 +96,17 @@ static void test_dropped_callbacks(void)
 {
     struct it_env e;
     struct it_records recs = {0};
-    static struct batch b;
+    struct it_batch b;
     it_env_init(&e, "drops");
     it_redis_start(&e);
     const char *sim[] = {"--delay-ms",      "20",  "--jitter-ms", "30", "--seed", "29",
                          "--drop-callback", "0.3", NULL};
     it_sim_start(&e, sim);
     it_rw_start(&e, "reconcile_after = 1\n");
-    batch_make(&e, &b, 40, "dropped");
+    it_batch_make(&e, &b, 40, 0, "dropped", OTHER, 768);
 
     int64_t t0 = it_now_ms();
-    batch_push(&e, &b);
+    it_batch_push(&e, &b, 10);
     size_t got = it_collect(&e, b.lists, 2, (size_t)b.njobs, 60000 * it_slow(), &recs);
     printf("dropped_callbacks: %d jobs (%d images) -> %zu records in %.3f s\n", b.njobs, b.images,
            got, (double)(it_now_ms() - t0) / 1000.0);
@@ -200,7 +118,7 @@ static void test_dropped_callbacks(void)
     json_object_put(st);
     it_env_finish(&e);
     it_records_free(&recs);
-    batch_free(&b);
+    it_batch_free(&b);
 }
 
 /* runwared stops (SIGKILL when crash, else SIGTERM) once a quarter of the records are in, and a
@@ -210,16 +128,16 @@ static void restart_mid_flight(bool crash)
     const char *name = crash ? "crash_restart" : "graceful_restart";
     struct it_env e;
     struct it_records recs = {0};
-    static struct batch b;
+    struct it_batch b;
     it_env_init(&e, crash ? "crash" : "graceful");
     it_redis_start(&e);
     const char *sim[] = {"--delay-ms", "300", "--jitter-ms", "600", "--seed", "31", NULL};
     it_sim_start(&e, sim);
     it_rw_start(&e, "reconcile_after = 1\nsubmit_batch = 5\n");
-    batch_make(&e, &b, 60, name);
+    it_batch_make(&e, &b, 60, 0, name, OTHER, 768);
 
     int64_t t0 = it_now_ms();
-    batch_push(&e, &b);
+    it_batch_push(&e, &b, 10);
     size_t got = it_collect(&e, b.lists, 2, (size_t)b.njobs / 4, 30000 * it_slow(), &recs);
     IT_EXPECT(got == (size_t)b.njobs / 4, "%s: expected %d records before the stop, got %zu", name,
               b.njobs / 4, got);
@@ -244,7 +162,7 @@ static void restart_mid_flight(bool crash)
     json_object_put(st);
     it_env_finish(&e);
     it_records_free(&recs);
-    batch_free(&b);
+    it_batch_free(&b);
 }
 
 static void test_crash_restart(void)

@@ -11,119 +11,9 @@
 #include <string.h>
 #include "rw_token.h"
 
-#define MAXJOBS   60
 #define OTHER     "outage:other"
 #define DOWN_MS   2000 /* how long Redis stays away */
 #define HEALTH_MS 5000 /* /healthz must follow Redis within this (times it_slow) */
-
-struct job {
-    char uuid[37];
-    int n;
-    const char *output;
-    const char *list;
-    char *payload;
-};
-
-struct batch {
-    struct job jobs[MAXJOBS];
-    int njobs, images, first; /* first: index of jobs[0] in the whole test (meta "i") */
-    char results[64];
-    const char *lists[2];
-};
-
-static void batch_make(struct it_env *e, struct batch *b, int njobs, int first, const char *tag)
-{
-    static const char *const outputs[] = {"URL", "base64Data", "dataURI"};
-    memset(b, 0, sizeof(*b));
-    b->njobs = njobs;
-    b->first = first;
-    it_key(e, b->results, sizeof(b->results), "results");
-    b->lists[0] = b->results;
-    b->lists[1] = OTHER;
-    for (int k = 0; k < njobs; k++) {
-        struct job *j = &b->jobs[k];
-        int i = first + k;
-        it_uuid(j->uuid);
-        j->n = 1 + i % 4;
-        j->output = outputs[i % 3];
-        j->list = i % 5 ? b->results : OTHER;
-        b->images += j->n;
-        j->payload = it_fmt("{\"task\":{\"positivePrompt\":\"%s job %d\",\"numberResults\":%d,"
-                            "\"outputType\":\"%s\",\"width\":640,\"height\":640,"
-                            "\"taskUUID\":\"%s\"},\"meta\":{\"i\":%d}%s}",
-                            tag, i, j->n, j->output, j->uuid, i,
-                            i % 5 ? "" : ",\"resultList\":\"" OTHER "\"");
-    }
-}
-
-static void batch_push(struct it_env *e, struct batch *b)
-{
-    char *payloads[MAXJOBS];
-    for (int i = 0; i < b->njobs; i++)
-        payloads[i] = b->jobs[i].payload;
-    it_push_many(e, payloads, (size_t)b->njobs);
-}
-
-/* Exactly one correct record per job, submitted once to the sim, whose images it holds. */
-static void batch_check(struct it_env *e, struct batch *b, struct it_records *recs)
-{
-    for (int k = 0; k < b->njobs; k++) {
-        struct job *j = &b->jobs[k];
-        int i = b->first + k;
-        char *what = it_fmt("job %d (task %s, numberResults %d, %s)", i, j->uuid, j->n, j->output);
-        struct it_record *rec = NULL;
-        int count = 0;
-        for (size_t r = 0; r < recs->n; r++) {
-            const char *u = it_jstr(recs->v[r].obj, "taskUUID");
-            if (u && !strcmp(u, j->uuid) && count++ == 0)
-                rec = &recs->v[r];
-        }
-        IT_EXPECT(count == 1, "%s: %d records, expected exactly one", what, count);
-        char meta[32];
-        snprintf(meta, sizeof(meta), "{\"i\":%d}", i);
-        json_object *m = json_tokener_parse(meta);
-        if (rec && it_check_success(rec, what, j->uuid, j->list, j->n, j->output, m)) {
-            json_object *t = it_sim_task(e, j->uuid), *data = it_jget(rec->obj, "data");
-            IT_EXPECT(it_jint(t, "submissions") == 1, "%s: submitted %lld times, expected once",
-                      what, it_jint(t, "submissions"));
-            json_object *dl = it_jget(t, "deliveries");
-            for (size_t d = 0; dl && d < json_object_array_length(dl); d++) {
-                json_object *del = json_object_array_get_idx(dl, d);
-                const char *kind = it_jstr(del, "kind"), *iu = it_jstr(del, "imageUUID");
-                bool found = false;
-                if (!kind || strcmp(kind, "image") || !iu)
-                    continue;
-                for (size_t x = 0; x < json_object_array_length(data) && !found; x++)
-                    found =
-                        !strcmp(it_jstr(json_object_array_get_idx(data, x), "imageUUID") ?: "", iu);
-                IT_EXPECT(found, "%s: the sim delivered image %s, missing from the record %s", what,
-                          iu, rec->raw);
-            }
-            json_object_put(t);
-        }
-        json_object_put(m);
-        free(what);
-    }
-}
-
-/* Every record answers a job of one of the batches. */
-static void expect_known(struct batch *const *bs, size_t nb, struct it_records *recs)
-{
-    for (size_t r = 0; r < recs->n; r++) {
-        const char *u = it_jstr(recs->v[r].obj, "taskUUID");
-        bool known = false;
-        for (size_t k = 0; u && k < nb && !known; k++)
-            for (int i = 0; i < bs[k]->njobs && !known; i++)
-                known = !strcmp(u, bs[k]->jobs[i].uuid);
-        IT_EXPECT(known, "record for no job: %s", recs->v[r].raw);
-    }
-}
-
-static void batch_free(struct batch *b)
-{
-    for (int i = 0; i < b->njobs; i++)
-        free(b->jobs[i].payload);
-}
 
 /* Waits until the sim has accepted `tasks` tasks in all and runwared has noted every
  * acknowledgement (its submitting set is empty). */
@@ -170,18 +60,18 @@ static void outage(int sig)
     const char *name = sig == SIGKILL ? "redis_crash" : "redis_restart";
     struct it_env e;
     struct it_records recs = {0};
-    static struct batch b1, b2;
+    struct it_batch b1, b2;
     it_env_init(&e, "outage");
     e.redis_persist = true;
     it_redis_start(&e);
     const char *sim[] = {"--delay-ms", "1000", "--jitter-ms", "1000", "--seed", "43", NULL};
     it_sim_start(&e, sim);
     it_rw_start(&e, NULL);
-    batch_make(&e, &b1, 40, 0, name);
-    batch_make(&e, &b2, 30, 40, name);
+    it_batch_make(&e, &b1, 40, 0, name, OTHER, 640);
+    it_batch_make(&e, &b2, 30, 40, name, OTHER, 640);
 
     int64_t t0 = it_now_ms();
-    batch_push(&e, &b1);
+    it_batch_push(&e, &b1, 0);
     wait_all_acked(&e, b1.njobs);
     json_object *st = it_sim_stats(&e);
     long long delivered = it_stat(st, "callbacks_delivered");
@@ -197,7 +87,7 @@ static void outage(int sig)
               HEALTH_MS * it_slow());
 
     /* a callback now cannot be recorded: 503, so that Runware retries */
-    const struct job *j0 = &b1.jobs[1];
+    const struct it_job *j0 = &b1.jobs[1];
     char tok[RW_TOKEN_LEN + 1];
     if (rw_token_make(e.secret, e.secret_len, j0->uuid, tok) != 0)
         it_die(&e, "rw_token_make failed");
@@ -249,17 +139,17 @@ static void outage(int sig)
               b1.njobs, got);
 
     int64_t t1 = it_now_ms();
-    batch_push(&e, &b2);
+    it_batch_push(&e, &b2, 0);
     size_t got2 = it_collect(&e, b2.lists, 2, (size_t)b2.njobs, 30000 * it_slow(), &recs);
     printf("%s: second batch, %d jobs (%d images) -> %zu records in %.3f s\n", name, b2.njobs,
            b2.images, got2, (double)(it_now_ms() - t1) / 1000.0);
     IT_EXPECT(got2 == (size_t)b2.njobs, "%s: second batch: expected %d records, got %zu", name,
               b2.njobs, got2);
 
-    batch_check(&e, &b1, &recs);
-    batch_check(&e, &b2, &recs);
-    struct batch *bs[] = {&b1, &b2};
-    expect_known(bs, 2, &recs);
+    it_batch_check(&e, &b1, &recs, true);
+    it_batch_check(&e, &b2, &recs, true);
+    const struct it_batch *bs[] = {&b1, &b2};
+    it_batch_expect_known(bs, 2, &recs);
     it_expect_no_more(&e, b1.lists, 2, 1500);
     it_expect_quiescent(&e);
     st = it_sim_stats(&e);
@@ -272,8 +162,8 @@ static void outage(int sig)
     json_object_put(st);
     it_env_finish(&e);
     it_records_free(&recs);
-    batch_free(&b1);
-    batch_free(&b2);
+    it_batch_free(&b1);
+    it_batch_free(&b2);
 }
 
 static void test_redis_restart(void)
@@ -294,17 +184,17 @@ static void test_intake_crash(void)
 {
     struct it_env e;
     struct it_records recs = {0};
-    static struct batch b;
+    struct it_batch b;
     it_env_init(&e, "intake");
     e.redis_persist = true;
     it_redis_start(&e);
     const char *sim[] = {"--delay-ms", "50", "--jitter-ms", "50", "--seed", "47", NULL};
     it_sim_start(&e, sim);
     it_rw_start(&e, NULL);
-    batch_make(&e, &b, 60, 0, "intake");
+    it_batch_make(&e, &b, 60, 0, "intake", OTHER, 640);
 
     int64_t t0 = it_now_ms();
-    batch_push(&e, &b); /* LPUSH has answered: fsynced */
+    it_batch_push(&e, &b, 0); /* LPUSH has answered: fsynced */
     it_redis_stop(&e, SIGKILL);
     it_sleep_ms(DOWN_MS / 2);
     it_redis_restart(&e);
@@ -332,14 +222,14 @@ static void test_intake_crash(void)
             printf("intake_crash: still in %s: %s\n", key, r->element[i]->str);
         freeReplyObject(r);
     }
-    batch_check(&e, &b, &recs);
-    struct batch *bs[] = {&b};
-    expect_known(bs, 1, &recs);
+    it_batch_check(&e, &b, &recs, true);
+    const struct it_batch *bs[] = {&b};
+    it_batch_expect_known(bs, 1, &recs);
     it_expect_no_more(&e, b.lists, 2, 1500);
     it_expect_quiescent(&e);
     it_env_finish(&e);
     it_records_free(&recs);
-    batch_free(&b);
+    it_batch_free(&b);
 }
 
 static const struct rwt_case cases[] = {
