@@ -64,7 +64,7 @@ int main(int argc, char **argv)
     it_env_init(&e, "bench");
     it_redis_start(&e);
     it_sim_start(&e, sim);
-    conf = it_fmt("submit_batch = %s\nmax_pending = 4096\nmax_inflight = 8\n", batch);
+    conf = it_fmt("submit_batch = %s\nmax_pending = 4096\nmax_requests = 8\n", batch);
     it_rw_start(&e, conf);
     for (int i = 0; i < njobs; i++) {
         int n = 1 + i % 4;

@@ -43,5 +43,5 @@ void rwd_metrics_render(struct evbuffer *out)
             "and polls.",
             m->records_completed);
     counter(out, "polls_total", "getResponse requests for tasks without a result.", m->polls);
-    counter(out, "timeouts_total", "Tasks ended by task_timeout.", m->timeouts);
+    counter(out, "timeouts_total", "Tasks ended by job_timeout.", m->timeouts);
 }

@@ -25,7 +25,7 @@ struct rwd_metrics {
     uint64_t callbacks[RWD_CB_OUTCOMES];
     uint64_t records_completed; /* records this instance's completions pushed */
     uint64_t polls;             /* getResponse requests */
-    uint64_t timeouts;          /* tasks ended by task_timeout */
+    uint64_t timeouts;          /* tasks ended by job_timeout */
 };
 
 extern struct rwd_metrics rwd_metrics;

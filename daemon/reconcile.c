@@ -2,7 +2,7 @@
  * never finish: no job waits forever because a webhook was lost.
  *
  * Every tick claims, across all instances, the submitted tasks that have had no result for
- * reconcile_after seconds (store.c moves each claimed task's next poll into the future), and asks
+ * callback_timeout seconds (store.c moves each claimed task's next poll into the future), and asks
  * Runware about them in one getResponse request. What it answers goes through the same
  * exactly-once completion as a callback, so a poll racing a late callback is harmless. */
 #include "reconcile.h"
@@ -115,7 +115,7 @@ static void on_polled(const struct rwd_http_result *res, void *arg)
 static void on_claimed(redisReply *reply, void *arg)
 {
     struct rwd_reconcile *rc = arg;
-    int64_t now = rwd_now_ms(), timeout_ms = (int64_t)rc->cfg->task_timeout * 1000;
+    int64_t now = rwd_now_ms(), timeout_ms = (int64_t)rc->cfg->job_timeout * 1000;
     json_object *req = NULL;
     size_t polls = 0;
 
@@ -133,8 +133,8 @@ static void on_claimed(redisReply *reply, void *arg)
         if (now - taken > timeout_ms) {
             rwd_metrics.timeouts++;
             json_object *errors =
-                rw_errors_one("timeout", NULL, "no result from Runware within %d s (task_timeout)",
-                              rc->cfg->task_timeout);
+                rw_errors_one("timeout", NULL, "no result from Runware within %d s (job_timeout)",
+                              rc->cfg->job_timeout);
 
             if (errors)
                 complete_errors(rc, uuid, errors);
@@ -155,7 +155,7 @@ static void on_claimed(redisReply *reply, void *arg)
         char *body = json ? strdup(json) : NULL;
 
         log_info("reconcile: polling %zu tasks without a result for %d s", polls,
-                 rc->cfg->reconcile_after);
+                 rc->cfg->callback_timeout);
         if (body &&
             rwd_http_post(rc->http, rc->cfg->api_url, body, strlen(body), on_polled, rc) == 0) {
             rc->busy = 1;
@@ -173,7 +173,7 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
     if (rc->busy || rc->stopped || !rwd_store_ready(rc->st))
         return;
-    if (rwd_store_claim_stale(rc->st, now - (int64_t)rc->cfg->reconcile_after * 1000, now,
+    if (rwd_store_claim_stale(rc->st, now - (int64_t)rc->cfg->callback_timeout * 1000, now,
                               CLAIM_MAX, on_claimed, rc) == 0)
         rc->busy = 1;
 }
@@ -182,7 +182,7 @@ struct rwd_reconcile *rwd_reconcile_new(struct event_base *base, const struct rw
                                         struct rwd_http *http, struct rwd_store *st)
 {
     struct rwd_reconcile *rc = calloc(1, sizeof(*rc));
-    int every = cfg->reconcile_after < TICK_MAX_S ? cfg->reconcile_after : TICK_MAX_S;
+    int every = cfg->callback_timeout < TICK_MAX_S ? cfg->callback_timeout : TICK_MAX_S;
     struct timeval tv = {every > 0 ? every : 1, 0};
 
     if (!rc)

@@ -72,8 +72,8 @@ int rwd_store_complete(struct rwd_store *st, const char *uuid, const char *image
 /* Stores candidate as the shared webhook secret unless one exists. Reply: the secret in force. */
 int rwd_store_secret(struct rwd_store *st, const char *candidate, rwd_redis_cb *cb, void *arg);
 
-/* Tasks submitted at least reconcile_after ago without a result: their next poll is claimed for
- * this instance (moved reconcile_after into the future, so instances do not poll the same task
+/* Tasks submitted at least callback_timeout ago without a result: their next poll is claimed for
+ * this instance (moved callback_timeout into the future, so instances do not poll the same task
  * at once). Reply: flat array uuid, takenAt, uuid, takenAt... of at most max tasks. */
 int rwd_store_claim_stale(struct rwd_store *st, int64_t cutoff_ms, int64_t now_ms, int max,
                           rwd_redis_cb *cb, void *arg);

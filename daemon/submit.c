@@ -388,7 +388,7 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
         evtimer_add(s->flush_ev, &tv);
         return;
     }
-    while (!TAILQ_EMPTY(&s->queue) && s->requests < (size_t)s->cfg->max_inflight) {
+    while (!TAILQ_EMPTY(&s->queue) && s->requests < (size_t)s->cfg->max_requests) {
         struct batch *b = malloc(sizeof(*b) + s->cfg->submit_batch * sizeof(struct task *));
         size_t len = 2, off = 0;
         char *body;

@@ -65,15 +65,17 @@ static const struct rw_cfg_key rw_cfg_keys[] = {
     RW_STR(model_spec, RW_CFG_PATH, NULL, .flags = 0),
     RW_STR(log_level, RW_CFG_ENUM, "info", .names = rw_log_level_names),
     RW_INT(submit_batch, "16", 1, 100),
-    RW_INT(max_inflight, "4", 1, 64),
+    RW_INT(max_requests, "4", 1, 64),
     RW_INT(max_pending, "512", 1, 100000),
+    RW_INT(max_inflight, "10000", 1, 10000000),
     RW_INT(submit_retries, "5", 0, 100),
     RW_INT(request_timeout_ms, "30000", 100, 600000),
     RW_INT(callback_max_bytes, "33554432", 1024, 1073741824),
     RW_INT(done_ttl, "86400", 0, 2592000),
-    RW_INT(reconcile_after, "60", 1, 86400),
-    RW_INT(task_timeout, "3600", 10, 604800),
+    RW_INT(callback_timeout, "60", 1, 86400),
+    RW_INT(job_timeout, "1800", 10, 604800),
     RW_INT(adopt_after, "60", 10, 86400),
+    RW_INT(shutdown_timeout, "10", 1, 3600),
 };
 
 #define RW_CFG_NKEYS (sizeof(rw_cfg_keys) / sizeof(rw_cfg_keys[0]))

@@ -18,15 +18,17 @@ struct rw_config {
     char *model_spec;          /* compiled request schema (JSON) for validation; NULL: structural */
     int log_level;             /* enum rw_log_level */
     int submit_batch;          /* tasks per POST */
-    int max_inflight;          /* concurrent POSTs to Runware */
+    int max_requests;          /* concurrent POSTs to Runware */
     int max_pending;           /* jobs taken from Redis and not yet acknowledged */
-    int submit_retries;        /* retries of a retryable submit failure before an error record */
-    int request_timeout_ms;    /* one POST, connect included */
-    int callback_max_bytes;    /* largest callback body accepted */
-    int done_ttl;              /* seconds a completed task's tombstone absorbs late callbacks */
-    int reconcile_after;       /* seconds without a result before a task is polled (getResponse) */
-    int task_timeout; /* seconds after which a task without a result gets an error record */
-    int adopt_after;  /* seconds without a heartbeat before an instance's leftovers are adopted */
+    int max_inflight; /* tasks registered and not yet completed, across instances (intake bound) */
+    int submit_retries;     /* retries of a retryable submit failure before an error record */
+    int request_timeout_ms; /* one POST, connect included */
+    int callback_max_bytes; /* largest callback body accepted */
+    int done_ttl;           /* seconds a completed task's tombstone absorbs late callbacks */
+    int callback_timeout;   /* seconds without a result before a task is polled (getResponse) */
+    int job_timeout;        /* seconds after which a task without a result gets an error record */
+    int adopt_after; /* seconds without a heartbeat before an instance's leftovers are adopted */
+    int shutdown_timeout; /* seconds SIGTERM waits for tasks mid-submission before exiting */
 };
 
 /* Fills every key with its default (strings allocated). Returns -1 on ENOMEM. */

@@ -91,7 +91,7 @@ static void test_flaky_upstream(void)
     it_batch_free(&b);
 }
 
-/* 30% of callbacks never come: getResponse polling (reconcile_after 1 s) fills the gaps. */
+/* 30% of callbacks never come: getResponse polling (callback_timeout 1 s) fills the gaps. */
 static void test_dropped_callbacks(void)
 {
     struct it_env e;
@@ -102,7 +102,7 @@ static void test_dropped_callbacks(void)
     const char *sim[] = {"--delay-ms",      "20",  "--jitter-ms", "30", "--seed", "29",
                          "--drop-callback", "0.3", NULL};
     it_sim_start(&e, sim);
-    it_rw_start(&e, "reconcile_after = 1\n");
+    it_rw_start(&e, "callback_timeout = 1\n");
     it_batch_make(&e, &b, 40, 0, "dropped", OTHER, 768);
 
     int64_t t0 = it_now_ms();
@@ -133,7 +133,7 @@ static void restart_mid_flight(bool crash)
     it_redis_start(&e);
     const char *sim[] = {"--delay-ms", "300", "--jitter-ms", "600", "--seed", "31", NULL};
     it_sim_start(&e, sim);
-    it_rw_start(&e, "reconcile_after = 1\nsubmit_batch = 5\n");
+    it_rw_start(&e, "callback_timeout = 1\nsubmit_batch = 5\n");
     it_batch_make(&e, &b, 60, 0, name, OTHER, 768);
 
     int64_t t0 = it_now_ms();

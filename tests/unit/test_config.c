@@ -17,15 +17,17 @@
     "model_spec = \n"                                                                              \
     "log_level = info\n"                                                                           \
     "submit_batch = 16\n"                                                                          \
-    "max_inflight = 4\n"                                                                           \
+    "max_requests = 4\n"                                                                           \
     "max_pending = 512\n"                                                                          \
+    "max_inflight = 10000\n"                                                                       \
     "submit_retries = 5\n"                                                                         \
     "request_timeout_ms = 30000\n"                                                                 \
     "callback_max_bytes = 33554432\n"                                                              \
     "done_ttl = 86400\n"                                                                           \
-    "reconcile_after = 60\n"                                                                       \
-    "task_timeout = 3600\n"                                                                        \
-    "adopt_after = 60\n"
+    "callback_timeout = 60\n"                                                                      \
+    "job_timeout = 1800\n"                                                                         \
+    "adopt_after = 60\n"                                                                           \
+    "shutdown_timeout = 10\n"
 
 static void test_defaults(void)
 {
@@ -44,15 +46,17 @@ static void test_defaults(void)
     RWT_CHECK(c.model_spec == NULL);
     RWT_CHECK_INT(c.log_level, RW_LOG_INFO);
     RWT_CHECK_INT(c.submit_batch, 16);
-    RWT_CHECK_INT(c.max_inflight, 4);
+    RWT_CHECK_INT(c.max_requests, 4);
     RWT_CHECK_INT(c.max_pending, 512);
     RWT_CHECK_INT(c.submit_retries, 5);
     RWT_CHECK_INT(c.request_timeout_ms, 30000);
     RWT_CHECK_INT(c.callback_max_bytes, 33554432);
     RWT_CHECK_INT(c.done_ttl, 86400);
-    RWT_CHECK_INT(c.reconcile_after, 60);
-    RWT_CHECK_INT(c.task_timeout, 3600);
+    RWT_CHECK_INT(c.callback_timeout, 60);
+    RWT_CHECK_INT(c.job_timeout, 1800);
     RWT_CHECK_INT(c.adopt_after, 60);
+    RWT_CHECK_INT(c.max_inflight, 10000);
+    RWT_CHECK_INT(c.shutdown_timeout, 10);
     RWT_CHECK_INT(rw_config_dump(&c, buf, sizeof(buf)), strlen(DEFAULTS_DUMP));
     RWT_CHECK_STR(buf, DEFAULTS_DUMP);
     /* an empty file changes nothing */
@@ -133,15 +137,17 @@ static void test_values_table(void)
                         "instance_id = node-7\n"
                         "model_spec = /etc/runwared/flux.json\n"
                         "log_level = debug\n"
-                        "max_inflight = 64\n"
+                        "max_requests = 64\n"
                         "max_pending = 100000\n"
                         "submit_retries = 0\n"
                         "request_timeout_ms = 100\n"
                         "callback_max_bytes = 1073741824\n"
                         "done_ttl = 0\n"
-                        "reconcile_after = 86400\n"
-                        "task_timeout = 10\n"
-                        "adopt_after = 10\n",
+                        "callback_timeout = 86400\n"
+                        "job_timeout = 10\n"
+                        "adopt_after = 10\n"
+                        "max_inflight = 20000\n"
+                        "shutdown_timeout = 3600\n",
                         &c, err, sizeof(err)),
                   0);
     RWT_CHECK_STR(err, "");
@@ -153,15 +159,17 @@ static void test_values_table(void)
     RWT_CHECK_STR(c.instance_id, "node-7");
     RWT_CHECK_STR(c.model_spec, "/etc/runwared/flux.json");
     RWT_CHECK_INT(c.log_level, RW_LOG_DEBUG);
-    RWT_CHECK_INT(c.max_inflight, 64);
+    RWT_CHECK_INT(c.max_requests, 64);
     RWT_CHECK_INT(c.max_pending, 100000);
     RWT_CHECK_INT(c.submit_retries, 0);
     RWT_CHECK_INT(c.request_timeout_ms, 100);
     RWT_CHECK_INT(c.callback_max_bytes, 1073741824);
     RWT_CHECK_INT(c.done_ttl, 0);
-    RWT_CHECK_INT(c.reconcile_after, 86400);
-    RWT_CHECK_INT(c.task_timeout, 10);
+    RWT_CHECK_INT(c.callback_timeout, 86400);
+    RWT_CHECK_INT(c.job_timeout, 10);
     RWT_CHECK_INT(c.adopt_after, 10);
+    RWT_CHECK_INT(c.max_inflight, 20000);
+    RWT_CHECK_INT(c.shutdown_timeout, 3600);
     rw_config_free(&c);
     for (int lvl = RW_LOG_ERR; lvl <= RW_LOG_DEBUG; lvl++) {
         static const char *const names[] = {"err", "warn", "info", "debug"};
@@ -201,7 +209,7 @@ static void test_errors_table(void)
         {"submit_batch = 99999999999999999999999",
          "t.conf:1: submit_batch: \"99999999999999999999999\" is not an integer (expected 1..100)"},
         {"submit_batch = \"\"", "t.conf:1: submit_batch: empty value"},
-        {"max_inflight = 65", "t.conf:1: max_inflight: 65 is out of range (expected 1..64)"},
+        {"max_requests = 65", "t.conf:1: max_requests: 65 is out of range (expected 1..64)"},
         {"max_pending = 100001",
          "t.conf:1: max_pending: 100001 is out of range (expected 1..100000)"},
         {"submit_retries = 101", "t.conf:1: submit_retries: 101 is out of range (expected 0..100)"},
@@ -210,10 +218,11 @@ static void test_errors_table(void)
         {"callback_max_bytes = 1023",
          "t.conf:1: callback_max_bytes: 1023 is out of range (expected 1024..1073741824)"},
         {"done_ttl = 2592001", "t.conf:1: done_ttl: 2592001 is out of range (expected 0..2592000)"},
-        {"reconcile_after = 0", "t.conf:1: reconcile_after: 0 is out of range (expected 1..86400)"},
+        {"callback_timeout = 0",
+         "t.conf:1: callback_timeout: 0 is out of range (expected 1..86400)"},
         {"adopt_after = 9", "t.conf:1: adopt_after: 9 is out of range (expected 10..86400)"},
-        {"task_timeout = 604801",
-         "t.conf:1: task_timeout: 604801 is out of range (expected 10..604800)"},
+        {"job_timeout = 604801",
+         "t.conf:1: job_timeout: 604801 is out of range (expected 10..604800)"},
         {"log_level = verbose",
          "t.conf:1: log_level: \"verbose\" is not one of err|warn|info|debug"},
         {"log_level = INFO", "t.conf:1: log_level: \"INFO\" is not one of err|warn|info|debug"},
@@ -429,7 +438,7 @@ static void test_shipped_conf(void)
         }
     }
     fclose(f);
-    RWT_CHECK_INT(documented, 20);
+    RWT_CHECK_INT(documented, 22);
     RWT_CHECK_INT(rw_config_parse(&d, uncommented, "uncommented", err, sizeof(err)), 0);
     RWT_CHECK_STR(err, "");
     RWT_CHECK_STR(d.redis_url, c.redis_url);
@@ -438,15 +447,17 @@ static void test_shipped_conf(void)
     RWT_CHECK_STR(d.key_prefix, c.key_prefix);
     RWT_CHECK_INT(d.log_level, c.log_level);
     RWT_CHECK_INT(d.submit_batch, c.submit_batch);
-    RWT_CHECK_INT(d.max_inflight, c.max_inflight);
+    RWT_CHECK_INT(d.max_requests, c.max_requests);
     RWT_CHECK_INT(d.max_pending, c.max_pending);
     RWT_CHECK_INT(d.submit_retries, c.submit_retries);
     RWT_CHECK_INT(d.request_timeout_ms, c.request_timeout_ms);
     RWT_CHECK_INT(d.callback_max_bytes, c.callback_max_bytes);
     RWT_CHECK_INT(d.done_ttl, c.done_ttl);
-    RWT_CHECK_INT(d.reconcile_after, c.reconcile_after);
-    RWT_CHECK_INT(d.task_timeout, c.task_timeout);
+    RWT_CHECK_INT(d.callback_timeout, c.callback_timeout);
+    RWT_CHECK_INT(d.job_timeout, c.job_timeout);
     RWT_CHECK_INT(d.adopt_after, c.adopt_after);
+    RWT_CHECK_INT(d.max_inflight, c.max_inflight);
+    RWT_CHECK_INT(d.shutdown_timeout, c.shutdown_timeout);
     RWT_CHECK_STR(d.model_spec, "/etc/runwared/flux-1-dev-srpo.schema.json");
     free(uncommented);
     rw_config_free(&c);
