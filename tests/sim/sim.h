@@ -23,6 +23,9 @@ struct sim_rates {
     double fail_429;
     double fail_503;
     double fail_504;
+    double fail_402;     /* insufficient balance */
+    double reset_before; /* connection closed, request not processed */
+    double reset_after;  /* request processed (tasks accepted), connection closed unanswered */
     double drop_callback;
     double dup_callback;
     double bare_item;
@@ -48,6 +51,9 @@ struct sim_stats {
     uint64_t requests; /* requests outside /_sim/ */
     uint64_t by_status[600];
     uint64_t tasks_accepted;
+    uint64_t resubmissions;     /* submissions of a taskUUID already accepted */
+    uint64_t tasks_resubmitted; /* distinct tasks submitted (and accepted) more than once */
+    uint64_t connections_reset; /* reset_before and reset_after faults */
     uint64_t task_errors;
     uint64_t images_generated;
     uint64_t callbacks_delivered;

@@ -38,6 +38,9 @@ static json_object *stats_json(const struct sim *sim)
         uint64_t v;
     } counters[] = {
         {"tasks_accepted", st->tasks_accepted},
+        {"resubmissions", st->resubmissions},
+        {"tasks_resubmitted", st->tasks_resubmitted},
+        {"connections_reset", st->connections_reset},
         {"task_errors", st->task_errors},
         {"images_generated", st->images_generated},
         {"callbacks_delivered", st->callbacks_delivered},

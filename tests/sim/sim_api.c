@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 
 #include "rw_uuid.h"
@@ -22,6 +24,7 @@ struct api_call {
     int waiting;         /* sync tasks not finished, plus one while tasks are being read */
     int ok;              /* tasks that succeeded (acknowledged, polled, generated) */
     int gen_failed;      /* sync tasks whose generation failed */
+    bool reset;          /* close the connection instead of answering (fault reset_after) */
     struct api_call *prev, *next;
 };
 
@@ -61,12 +64,65 @@ static void call_unlink(struct sim *sim, struct api_call *call)
     call->prev = call->next = NULL;
 }
 
+/* Network faults: the client gets no complete answer. Before processing, the connection just
+ * closes. After processing, the answer breaks off after its headers, so that the client knows
+ * nothing of what became of its tasks (and, having received something, cannot quietly send the
+ * request again as an HTTP client may do when a reused connection closes without a byte). */
+static void close_now(struct evhttp_request *req)
+{
+    struct evhttp_connection *conn = evhttp_request_get_connection(req);
+    struct bufferevent *bev = conn ? evhttp_connection_get_bufferevent(conn) : NULL;
+    evutil_socket_t fd = bev ? bufferevent_getfd(bev) : -1;
+
+    if (fd >= 0)
+        shutdown(fd, SHUT_RDWR);
+}
+
+static void drop_connection(struct sim *sim, struct evhttp_request *req)
+{
+    sim->st.connections_reset++;
+    close_now(req);
+    evhttp_send_reply(req, 500, "Reset", NULL); /* cannot be written; releases the request */
+}
+
+static void on_head_sent(struct evhttp_connection *conn, void *arg)
+{
+    struct evhttp_request *req = arg;
+
+    close_now(req);
+    evhttp_send_reply_end(req);
+}
+
+static void break_off_answer(struct sim *sim, struct evhttp_request *req)
+{
+    struct evbuffer *part = evbuffer_new();
+
+    sim->st.connections_reset++;
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Length", "4096");
+    evhttp_send_reply_start(req, 200, "OK");
+    if (!part || evbuffer_add(part, "{\"data\":[", 9) < 0) {
+        evbuffer_free(part);
+        close_now(req);
+        evhttp_send_reply_end(req);
+        return;
+    }
+    evhttp_send_reply_chunk_with_cb(req, part, on_head_sent, req);
+    evbuffer_free(part);
+}
+
 /* Sends the collected answer and frees the call. */
 static void call_finish(struct api_call *call)
 {
     struct sim *sim = call->sim;
     int status;
 
+    if (call->reset) {
+        call_unlink(sim, call);
+        break_off_answer(sim, call->req);
+        call_free(call);
+        return;
+    }
     if (call->ok > 0 || json_object_array_length(call->data) > 0)
         status = 200;
     else if (call->gen_failed > 0)
@@ -491,6 +547,15 @@ void sim_api_handle(struct sim *sim, struct evhttp_request *req)
                     "authentication task.");
         goto done;
     }
+    if (sim_chance(sim, sim->opt.rates.reset_before)) {
+        drop_connection(sim, req);
+        goto done;
+    }
+    if (sim_chance(sim, sim->opt.rates.fail_402)) {
+        reply_error(sim, req, 402, "insufficientCredits",
+                    "Insufficient credits. Top up your account balance to continue.");
+        goto done;
+    }
     if (sim_chance(sim, sim->opt.rates.fail_500)) {
         reply_error(sim, req, 500, "internalServerError",
                     "An internal error occurred. Please retry the request.");
@@ -536,6 +601,7 @@ void sim_api_handle(struct sim *sim, struct evhttp_request *req)
     }
     json_object_object_add(call->resp, "data", call->data);
     json_object_object_add(call->resp, "errors", call->errors);
+    call->reset = sim_chance(sim, sim->opt.rates.reset_after);
     call->waiting = 1; /* held while the tasks are read, so no sync task finishes the call */
     call->next = sim->api->pending;
     if (call->next)

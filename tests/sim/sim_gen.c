@@ -639,7 +639,9 @@ struct sim_task *sim_task_submit(struct sim *sim, const struct sim_task_params *
 
     if (t) {
         /* A known taskUUID is acknowledged again but not generated twice. */
-        t->submissions++;
+        if (++t->submissions == 2)
+            sim->st.tasks_resubmitted++;
+        sim->st.resubmissions++;
         sim_log(sim, 1, "task %s: submitted again (%d submissions); not regenerated", t->uuid,
                 t->submissions);
         return t;

@@ -1108,6 +1108,72 @@ static void test_faults(void)
     RWT_CHECK_STR(first_error_code(&r), "queueCapacityExceeded");
     resp_free(&r);
 
+    /* 402: the account has no balance left */
+    REQUIRE(http_to(main_sim.port, "POST", "/_sim/faults", NULL, "{\"fail_429\":0,\"fail_402\":1}",
+                    &r) == 0);
+    resp_free(&r);
+    REQUIRE(post_api(body, &r) == 0);
+    RWT_CHECK_INT(r.status, 402);
+    RWT_CHECK_STR(first_error_code(&r), "insufficientCredits");
+    resp_free(&r);
+
+    /* reset_before: no answer and the task is unknown; reset_after: no answer but the task
+     * was accepted (getResponse finds it), and submitting it again counts as a resubmission */
+    {
+        struct resp st0, st1;
+        json_object *desc;
+        char path[128];
+
+        REQUIRE(http_to(main_sim.port, "GET", "/_sim/stats", NULL, NULL, &st0) == 0);
+        REQUIRE(http_to(main_sim.port, "POST", "/_sim/faults", NULL,
+                        "{\"fail_402\":0,\"reset_before\":1}", &r) == 0);
+        resp_free(&r);
+        new_uuid(u);
+        task_json(t, sizeof(t), u, ",\"deliveryMethod\":\"async\"");
+        snprintf(body, sizeof(body), "[%s]", t);
+        RWT_CHECK(post_api(body, &r) < 0);
+        resp_free(&r);
+        snprintf(path, sizeof(path), "/_sim/task/%s", u);
+        REQUIRE(http_to(main_sim.port, "GET", path, NULL, NULL, &r) == 0);
+        RWT_CHECK_INT(r.status, 404);
+        resp_free(&r);
+
+        REQUIRE(http_to(main_sim.port, "POST", "/_sim/faults", NULL,
+                        "{\"reset_before\":0,\"reset_after\":1}", &r) == 0);
+        resp_free(&r);
+        RWT_CHECK(post_api(body, &r) < 0);
+        resp_free(&r);
+        REQUIRE(http_to(main_sim.port, "GET", path, NULL, NULL, &r) == 0);
+        RWT_CHECK_INT(r.status, 200);
+        resp_free(&r);
+        REQUIRE(http_to(main_sim.port, "POST", "/_sim/faults", NULL, "{\"reset_after\":0}", &r) ==
+                0);
+        resp_free(&r);
+        REQUIRE(post_api(body, &r) == 0);
+        RWT_CHECK_INT(r.status, 200);
+        resp_free(&r);
+        REQUIRE(http_to(main_sim.port, "GET", path, NULL, NULL, &r) == 0);
+        desc = r.json;
+        RWT_CHECK_INT(json_object_get_int(jget(desc, "submissions")), 2);
+        resp_free(&r);
+        REQUIRE(http_to(main_sim.port, "GET", "/_sim/stats", NULL, NULL, &st1) == 0);
+        /* at least 2: an HTTP client may send a request again on a new connection when a
+         * reused one closed without a byte (curl does), and the fault then strikes again */
+        RWT_CHECK(json_object_get_int64(jget(st1.json, "connections_reset")) -
+                      json_object_get_int64(jget(st0.json, "connections_reset")) >=
+                  2);
+        RWT_CHECK_INT(json_object_get_int64(jget(st1.json, "tasks_resubmitted")) -
+                          json_object_get_int64(jget(st0.json, "tasks_resubmitted")),
+                      1);
+        resp_free(&st0);
+        resp_free(&st1);
+        new_uuid(u);
+        task_json(t, sizeof(t), u, ",\"deliveryMethod\":\"async\"");
+        snprintf(body, sizeof(body), "[%s]", t);
+        REQUIRE(http_to(main_sim.port, "POST", "/_sim/faults", NULL, "{\"fail_429\":1}", &r) == 0);
+        resp_free(&r);
+    }
+
     /* a bad set changes nothing */
     REQUIRE(http_to(main_sim.port, "POST", "/_sim/faults", NULL,
                     "{\"fail_429\":0,\"no_such_rate\":0.5}", &r) == 0);
