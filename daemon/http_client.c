@@ -31,6 +31,8 @@ struct rwd_http {
     struct event_base *base;
     CURLM *multi;
     struct curl_slist *headers;
+    struct curl_slist **retired; /* earlier headers, which requests in flight may still use */
+    size_t nretired;
     struct event *timer;
     long timeout_ms;
     size_t max_response;
@@ -167,6 +169,48 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
+/* A curl list of the lines, NULL for none or on ENOMEM. */
+static struct curl_slist *header_list(const char *const *lines)
+{
+    struct curl_slist *list = NULL;
+
+    for (; lines && *lines; lines++) {
+        struct curl_slist *l = curl_slist_append(list, *lines);
+
+        if (!l) {
+            curl_slist_free_all(list);
+            return NULL;
+        }
+        list = l;
+    }
+    return list;
+}
+
+/* Frees a header list, wiping its lines first: they may hold the API key. */
+static void header_list_free(struct curl_slist *list)
+{
+    for (struct curl_slist *l = list; l; l = l->next)
+        explicit_bzero(l->data, strlen(l->data));
+    curl_slist_free_all(list);
+}
+
+int rwd_http_configure(struct rwd_http *h, const char *const *headers, long timeout_ms)
+{
+    struct curl_slist *list = header_list(headers), **r;
+
+    if (!list && headers && *headers)
+        return -1;
+    if (!(r = realloc(h->retired, (h->nretired + 1) * sizeof(*r)))) {
+        header_list_free(list);
+        return -1;
+    }
+    h->retired = r;
+    h->retired[h->nretired++] = h->headers;
+    h->headers = list;
+    h->timeout_ms = timeout_ms;
+    return 0;
+}
+
 struct rwd_http *rwd_http_new(struct event_base *base, const char *const *headers, long timeout_ms,
                               size_t max_response)
 {
@@ -180,13 +224,8 @@ struct rwd_http *rwd_http_new(struct event_base *base, const char *const *header
     h->max_response = max_response;
     if (!(h->multi = curl_multi_init()) || !(h->timer = evtimer_new(base, on_timer, h)))
         goto fail;
-    for (; headers && *headers; headers++) {
-        struct curl_slist *l = curl_slist_append(h->headers, *headers);
-
-        if (!l)
-            goto fail;
-        h->headers = l;
-    }
+    if (!(h->headers = header_list(headers)) && headers && *headers)
+        goto fail;
     curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
     curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
     curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
@@ -258,6 +297,9 @@ void rwd_http_free(struct rwd_http *h)
         curl_multi_cleanup(h->multi);
     if (h->timer)
         event_free(h->timer);
-    curl_slist_free_all(h->headers);
+    header_list_free(h->headers);
+    for (size_t i = 0; i < h->nretired; i++)
+        header_list_free(h->retired[i]);
+    free(h->retired);
     free(h);
 }

@@ -24,6 +24,10 @@ typedef void rwd_http_cb(const struct rwd_http_result *res, void *arg);
 struct rwd_http *rwd_http_new(struct event_base *base, const char *const *headers, long timeout_ms,
                               size_t max_response);
 
+/* Headers and timeout for the requests started from now on (after a reload); requests in flight
+ * keep theirs. Returns -1 on ENOMEM (nothing changed). */
+int rwd_http_configure(struct rwd_http *h, const char *const *headers, long timeout_ms);
+
 /* POSTs body (taken over: freed with free() when done) to url. cb runs exactly once, never
  * before rwd_http_post returns. Returns -1 on failure (body freed, cb does not run). */
 int rwd_http_post(struct rwd_http *h, const char *url, char *body, size_t len, rwd_http_cb *cb,

@@ -20,7 +20,8 @@
 #define TAKE_MAX       64 /* jobs moved by one take */
 #define WAIT_S         5  /* a blocking wait returns at least this often */
 #define RETRY_AFTER_MS 1000
-#define HEARTBEAT_S    5 /* how often this instance says it is alive (and adopts the silent) */
+#define BOUND_WAIT_MS  200 /* at max_inflight: look again after this */
+#define HEARTBEAT_S    5   /* how often this instance says it is alive (and adopts the silent) */
 
 struct rwd_intake {
     const struct rw_config *cfg;
@@ -33,7 +34,8 @@ struct rwd_intake {
     bool recovered; /* leftovers (of a previous run, or of a lost connection) taken up again */
     bool taking;    /* a recover, take or wait is outstanding */
     bool stopped;
-    size_t busy; /* jobs being registered or refused */
+    bool at_bound; /* max_inflight tasks registered and not completed: waiting for results */
+    size_t busy;   /* jobs being registered or refused */
 };
 
 /* A job between its parse and Redis's answer. */
@@ -137,7 +139,7 @@ static void on_registered(redisReply *reply, void *arg)
     switch (reply->integer) {
     case RWD_REG_OK:
         log_debug("task %s: registered", c->uuid);
-        if (rwd_submit_add(c->in->sub, c->uuid, c->body, c->bodylen) < 0)
+        if (rwd_submit_add(c->in->sub, c->uuid, c->body, c->bodylen, false) < 0)
             log_warnx("task %s: out of memory; a restart submits it", c->uuid);
         c->body = NULL;
         job_done(c);
@@ -266,6 +268,20 @@ static void on_taken(redisReply *reply, void *arg)
     in->taking = false;
     if (!reply)
         return;
+    if (reply->type == REDIS_REPLY_INTEGER) {
+        struct timeval tv = rwd_tv_ms(BOUND_WAIT_MS);
+
+        if (!in->at_bound)
+            log_info("intake: %d tasks in flight (max_inflight): waiting for results",
+                     in->cfg->max_inflight);
+        in->at_bound = true;
+        evtimer_add(in->retry_ev, &tv);
+        return;
+    }
+    if (in->at_bound) {
+        log_info("intake: below max_inflight again");
+        in->at_bound = false;
+    }
     if (reply->type != REDIS_REPLY_ARRAY) {
         log_warnx("intake: taking jobs failed: %s",
                   reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
@@ -288,12 +304,13 @@ static void pump(struct rwd_intake *in)
 {
     long room;
 
-    if (in->stopped || in->taking || !in->recovered)
-        return;
+    if (in->stopped || in->taking || !in->recovered || rwd_submit_paused(in->sub))
+        return; /* a room callback calls again when the pause ends */
     room = (long)in->cfg->max_pending - (long)(rwd_submit_count(in->sub) + in->busy);
     if (room <= 0)
         return; /* rwd_intake_room() calls again */
-    if (rwd_store_take(in->st, room < TAKE_MAX ? (int)room : TAKE_MAX, on_taken, in) == 0)
+    if (rwd_store_take(in->st, room < TAKE_MAX ? (int)room : TAKE_MAX, in->cfg->max_inflight,
+                       on_taken, in) == 0)
         in->taking = true;
 }
 
@@ -314,7 +331,7 @@ static size_t submit_pairs(struct rwd_intake *in, const redisReply *reply, size_
             memcpy(body, b->str, b->len);
             body[b->len] = '\0';
         }
-        if (!body || rwd_submit_add(in->sub, u->str, body, b->len) < 0) {
+        if (!body || rwd_submit_add(in->sub, u->str, body, b->len, true) < 0) {
             log_warnx("task %s: out of memory; a restart submits it", u->str);
             continue;
         }
@@ -434,6 +451,11 @@ void rwd_intake_stop(struct rwd_intake *in)
     in->stopped = true;
     evtimer_del(in->retry_ev);
     event_del(in->heartbeat_ev); /* a stopping instance adopts nothing */
+}
+
+void rwd_intake_set_schema(struct rwd_intake *in, const struct rw_schema *schema)
+{
+    in->schema = schema;
 }
 
 size_t rwd_intake_busy(const struct rwd_intake *in)

@@ -27,6 +27,10 @@ void rwd_intake_lost(void *in);
 /* Submit has room again. */
 void rwd_intake_room(void *in);
 
+/* Validate jobs taken from now on against this schema (NULL: structural checks only), after a
+ * reload. The schema must outlive its use. */
+void rwd_intake_set_schema(struct rwd_intake *in, const struct rw_schema *schema);
+
 /* Take no more jobs. */
 void rwd_intake_stop(struct rwd_intake *in);
 

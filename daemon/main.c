@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,6 @@
 #include "util.h"
 
 #define DEFAULT_CONFIG   "/etc/runwared/runwared.conf"
-#define SHUTDOWN_GRACE_S 30 /* at most this long to hand in-flight tasks to Runware */
 #define MAX_SECRET_FILE  4096
 #define API_MAX_RESPONSE (8 << 20)
 
@@ -42,7 +42,9 @@ struct rwd {
     struct rwd_callback *callback;
     struct rwd_reconcile *reconcile;
     struct event *sigterm, *sigint, *sighup, *grace;
+    const char *conf_path;
     int stopping;
+    int debug; /* -d: debug level whatever log_level says */
 };
 
 static void usage(void)
@@ -89,24 +91,53 @@ fail:
     return NULL;
 }
 
-static char *load_api_key(const struct rw_config *cfg)
+/* The API key from api_key_file or the environment. NULL with a message in err. */
+static char *load_api_key(const struct rw_config *cfg, char *err, size_t errlen)
 {
     const char *env = getenv("RUNWARE_API_KEY");
     size_t len;
     char *key;
 
     if (cfg->api_key_file) {
-        if (!(key = read_trimmed(cfg->api_key_file, &len)))
-            fatal("api_key_file %s", cfg->api_key_file);
+        if (!(key = read_trimmed(cfg->api_key_file, &len))) {
+            snprintf(err, errlen, "api_key_file %s: %s", cfg->api_key_file, strerror(errno));
+            return NULL;
+        }
     } else if (env && *env) {
-        if (!(key = strdup(env)))
-            fatal("strdup");
+        if (!(key = strdup(env))) {
+            snprintf(err, errlen, "out of memory");
+            return NULL;
+        }
     } else {
-        fatalx("no API key: set api_key_file or the environment variable RUNWARE_API_KEY");
+        snprintf(err, errlen,
+                 "no API key: set api_key_file or the environment variable RUNWARE_API_KEY");
+        return NULL;
     }
-    if (!*key || strpbrk(key, "\r\n"))
-        fatalx("the API key is empty or spans several lines");
+    if (!*key || strpbrk(key, "\r\n")) {
+        snprintf(err, errlen, "the API key is empty or spans several lines");
+        explicit_bzero(key, strlen(key));
+        free(key);
+        return NULL;
+    }
     return key;
+}
+
+/* Gives the HTTP client the headers of every Runware request, the key among them. */
+static int configure_http(struct rwd *d, const char *api_key)
+{
+    char auth[1024];
+    /* "Expect:" off: no 100-continue round trip before each body. */
+    const char *headers[] = {"Content-Type: application/json", "Accept: application/json",
+                             "Expect:", auth, NULL};
+    int rc;
+
+    if (snprintf(auth, sizeof(auth), "Authorization: Bearer %s", api_key) >= (int)sizeof(auth)) {
+        explicit_bzero(auth, sizeof(auth));
+        return -1;
+    }
+    rc = rwd_http_configure(d->http, headers, d->cfg.request_timeout_ms);
+    explicit_bzero(auth, sizeof(auth));
+    return rc;
 }
 
 static void load_secret_file(struct rwd *d)
@@ -228,16 +259,16 @@ static void on_grace_over(evutil_socket_t fd, short what, void *arg)
 {
     struct rwd *d = arg;
 
-    log_warnx("shutdown: %zu tasks still held after %d s; their jobs stay in the processing "
-              "list for the next start",
-              rwd_submit_count(d->submit), SHUTDOWN_GRACE_S);
+    log_warnx("shutdown: %zu tasks still being submitted after %d s (shutdown_timeout); they "
+              "stay registered for the next start",
+              rwd_submit_count(d->submit), d->cfg.shutdown_timeout);
     event_base_loopexit(d->base, NULL);
 }
 
 static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
 {
     struct rwd *d = arg;
-    struct timeval tv = {SHUTDOWN_GRACE_S, 0};
+    struct timeval tv = {d->cfg.shutdown_timeout, 0};
 
     if (d->stopping) {
         log_warnx("second signal: stopping now");
@@ -245,8 +276,7 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
         return;
     }
     d->stopping = 1;
-    log_info("%s: stopping: no new jobs; finishing %zu tasks", strsignal(sig),
-             rwd_submit_count(d->submit));
+    log_info("%s: stopping: no new jobs; settling the requests in flight", strsignal(sig));
     rwd_notify("STOPPING=1");
     rwd_intake_stop(d->intake);
     rwd_reconcile_stop(d->reconcile);
@@ -270,29 +300,108 @@ static void gauges(struct evbuffer *out, void *arg)
                         rwd_http_inflight(d->http), rwd_store_ready(d->store));
 }
 
+/* Keys whose new value needs a restart: the connections, names and listener they shape are
+ * made once. */
+static const struct {
+    const char *name;
+    size_t off;
+} fixed_keys[] = {
+    {"redis_url", offsetof(struct rw_config, redis_url)},
+    {"listen", offsetof(struct rw_config, listen)},
+    {"public_url", offsetof(struct rw_config, public_url)},
+    {"key_prefix", offsetof(struct rw_config, key_prefix)},
+    {"instance_id", offsetof(struct rw_config, instance_id)},
+    {"webhook_secret_file", offsetof(struct rw_config, webhook_secret_file)},
+};
+
+static char **cfg_str(struct rw_config *c, size_t off)
+{
+    return (char **)((char *)c + off);
+}
+
+/* SIGHUP: reads the configuration file again. A file with any error, a key that cannot be read
+ * or a schema that does not load changes nothing. Keys that need a restart keep their value
+ * (with a warning); everything else applies at once, the API key included, and a submission
+ * stopped by a refused key is tried again. */
 static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
-    log_info("SIGHUP: nothing to reload; restart runwared to apply a new configuration");
+    struct rwd *d = arg;
+    struct rw_config next;
+    struct rw_schema *schema = NULL;
+    char err[8192], *key = NULL;
+
+    rwd_notify("RELOADING=1");
+    log_info("SIGHUP: reloading %s", d->conf_path);
+    if (rw_config_init(&next) < 0) {
+        log_warnx("reload: out of memory; the configuration is unchanged");
+        goto done;
+    }
+    if (rw_config_load(&next, d->conf_path, err, sizeof(err)) < 0 ||
+        rw_config_finish(&next, err, sizeof(err)) < 0) {
+        for (char *line = strtok(err, "\n"); line; line = strtok(NULL, "\n"))
+            log_warnx("reload: %s", line);
+        log_warnx("reload: the configuration is unchanged");
+        goto done_free;
+    }
+    if (next.model_spec && !(schema = rw_schema_load(next.model_spec, err, sizeof(err)))) {
+        log_warnx("reload: model_spec: %s; the configuration is unchanged", err);
+        goto done_free;
+    }
+    if (!(key = load_api_key(&next, err, sizeof(err)))) {
+        log_warnx("reload: %s; the configuration is unchanged", err);
+        goto done_free;
+    }
+    for (size_t i = 0; i < sizeof(fixed_keys) / sizeof(fixed_keys[0]); i++) {
+        char **now = cfg_str(&d->cfg, fixed_keys[i].off), **new = cfg_str(&next, fixed_keys[i].off);
+        char *tmp;
+
+        if ((*now == NULL) != (*new == NULL) || (*now && strcmp(*now, *new) != 0))
+            log_warnx("reload: %s changed; it takes effect at the next restart",
+                      fixed_keys[i].name);
+        tmp = *now; /* the running value stays (stages hold it); next frees the new one */
+        *now = *new;
+        *new = tmp;
+    }
+    {
+        struct rw_config old = d->cfg;
+
+        d->cfg = next;
+        next = old;
+    }
+    if (configure_http(d, key) < 0)
+        log_warnx("reload: cannot set the new API key (out of memory or too long); the previous "
+                  "one stays in use");
+    rw_schema_free(d->schema);
+    d->schema = schema;
+    schema = NULL;
+    rwd_intake_set_schema(d->intake, d->schema);
+    log_setlevel(d->debug ? RW_LOG_DEBUG : d->cfg.log_level);
+    rwd_submit_reload(d->submit);
+    log_info("reload: done");
+done_free:
+    if (key)
+        explicit_bzero(key, strlen(key));
+    free(key);
+    rw_schema_free(schema);
+    rw_config_free(&next);
+done:
+    rwd_notify("READY=1");
 }
 
 static void setup(struct rwd *d, const char *api_key)
 {
     struct rw_redis_addr addr = {0};
-    char err[256], auth[1024];
-    /* "Expect:" off: no 100-continue round trip before each body. */
-    const char *headers[] = {"Content-Type: application/json", "Accept: application/json",
-                             "Expect:", auth, NULL};
+    char err[256];
 
     if (rw_redis_url_parse(d->cfg.redis_url, &addr, err, sizeof(err)) < 0)
         fatalx("redis_url: %s", err);
-    if (snprintf(auth, sizeof(auth), "Authorization: Bearer %s", api_key) >= (int)sizeof(auth))
-        fatalx("the API key is too long");
     if (!(d->base = event_base_new()))
         fatalx("event_base_new");
     if (rwd_notify_init(d->base) < 0)
         fatalx("systemd notification setup failed");
-    d->http = rwd_http_new(d->base, headers, d->cfg.request_timeout_ms, API_MAX_RESPONSE);
-    explicit_bzero(auth, sizeof(auth));
+    if (!(d->http = rwd_http_new(d->base, NULL, d->cfg.request_timeout_ms, API_MAX_RESPONSE)) ||
+        configure_http(d, api_key) < 0)
+        fatalx("cannot set up the HTTP client (out of memory, or an API key over 1000 bytes)");
     d->rcmd = rwd_redis_new(d->base, &addr, "redis");
     d->rblock = rwd_redis_new(d->base, &addr, "redis (intake)");
     rw_redis_addr_free(&addr);
@@ -379,6 +488,8 @@ int main(int argc, char **argv)
     if (optind != argc)
         usage();
 
+    d.conf_path = conf;
+    d.debug = debug;
     log_init(RW_LOG_INFO);
     if (rw_config_init(&d.cfg) < 0)
         fatalx("out of memory");
@@ -391,7 +502,8 @@ int main(int argc, char **argv)
     log_setlevel(debug ? RW_LOG_DEBUG : d.cfg.log_level);
     if (d.cfg.model_spec && !(d.schema = rw_schema_load(d.cfg.model_spec, err, sizeof(err))))
         fatalx("model_spec: %s", err);
-    api_key = load_api_key(&d.cfg);
+    if (!(api_key = load_api_key(&d.cfg, err, sizeof(err))))
+        fatalx("%s", err);
     load_secret_file(&d);
     if (test_only) {
         printf("%s: configuration OK\n", conf);

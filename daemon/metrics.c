@@ -30,6 +30,14 @@ void rwd_metrics_render(struct evbuffer *out)
     counter(out, "submit_requests_total", "POSTs of tasks to Runware.", m->submit_requests);
     counter(out, "submit_retries_total", "Tasks queued again after a transient failure.",
             m->submit_retries);
+    counter(out, "submit_unknown_total",
+            "Tasks whose POST had an unknown outcome (checked with getResponse before any resend).",
+            m->submit_unknown);
+    counter(out, "submit_checks_total", "getResponse requests settling unknown outcomes.",
+            m->submit_checks);
+    counter(out, "submit_unknown_resent_total",
+            "Tasks sent again because Runware did not know them after an unknown outcome.",
+            m->submit_unknown_resent);
     counter(out, "tasks_acknowledged_total", "Tasks Runware acknowledged.", m->tasks_acked);
     counter(out, "tasks_failed_total", "Tasks ended with an error record when submitted.",
             m->tasks_failed);

@@ -17,9 +17,12 @@ enum rwd_cb_outcome {
 /* Plain counters: the loop is single-threaded. */
 struct rwd_metrics {
     uint64_t jobs_taken;
-    uint64_t jobs_refused;    /* error record written at intake */
-    uint64_t submit_requests; /* POSTs of tasks */
-    uint64_t submit_retries;  /* tasks queued again after a transient failure */
+    uint64_t jobs_refused;          /* error record written at intake */
+    uint64_t submit_requests;       /* POSTs of tasks */
+    uint64_t submit_retries;        /* tasks queued again after a transient failure */
+    uint64_t submit_unknown;        /* tasks whose POST had an unknown outcome */
+    uint64_t submit_checks;         /* getResponse requests settling unknown outcomes */
+    uint64_t submit_unknown_resent; /* tasks sent again after Runware said it did not know them */
     uint64_t tasks_acked;
     uint64_t tasks_failed; /* error record written by submit */
     uint64_t callbacks[RWD_CB_OUTCOMES];

@@ -2,9 +2,11 @@
  * never finish: no job waits forever because a webhook was lost.
  *
  * Every tick claims, across all instances, the submitted tasks that have had no result for
- * callback_timeout seconds (store.c moves each claimed task's next poll into the future), and asks
- * Runware about them in one getResponse request. What it answers goes through the same
- * exactly-once completion as a callback, so a poll racing a late callback is harmless. */
+ * callback_timeout seconds, or since their last poll (store.c moves each claimed task's next poll
+ * out by a growing interval: 5 s doubling up to 60 s), and asks Runware about them in one
+ * getResponse request; while claims come back full, the next one follows at once. What it answers
+ * goes through the same exactly-once completion as a callback, so a poll racing a late callback is
+ * harmless. */
 #include "reconcile.h"
 
 #include <stdio.h>
@@ -18,8 +20,10 @@
 #include "rw_response.h"
 #include "util.h"
 
-#define CLAIM_MAX  50 /* tasks per getResponse request */
-#define TICK_MAX_S 5
+#define CLAIM_MAX       50    /* tasks per getResponse request */
+#define POLL_FIRST_MS   5000  /* a silent task is polled again after this, */
+#define POLL_LONGEST_MS 60000 /* doubling up to this */
+#define TICK_MAX_S      5
 
 struct rwd_reconcile {
     struct event_base *base;
@@ -28,6 +32,7 @@ struct rwd_reconcile {
     struct rwd_store *st;
     struct event *tick;
     int busy; /* a claim or a poll is outstanding */
+    int more; /* the last claim was full: claim again as soon as its poll is answered */
     int stopped;
 };
 
@@ -57,15 +62,6 @@ static void complete_errors(struct rwd_reconcile *rc, const char *uuid, json_obj
         free(u);
 }
 
-/* A getResponse error that only says Runware does not know the task (yet): not a failure. */
-static bool not_found(json_object *err)
-{
-    json_object *code;
-
-    return json_object_object_get_ex(err, "code", &code) &&
-           strcasestr(json_object_get_string(code), "notfound") != NULL;
-}
-
 static void on_polled(const struct rwd_http_result *res, void *arg)
 {
     struct rwd_reconcile *rc = arg;
@@ -73,10 +69,14 @@ static void on_polled(const struct rwd_http_result *res, void *arg)
     char err[200];
 
     rc->busy = 0;
-    if (res->curl_code != 0 || res->status != 200) {
-        log_warnx("reconcile: getResponse failed: %s", res->curl_code       ? res->error
-                                                       : res->status == 401 ? "HTTP 401"
-                                                                            : "HTTP error");
+    if (rc->more && !rc->stopped)
+        event_active(rc->tick, EV_TIMEOUT, 0);
+    /* 400 is an answer too: Runware gives it when no task of the request is known */
+    if (res->curl_code != 0 || (res->status != 200 && res->status != 400)) {
+        if (res->curl_code)
+            log_warnx("reconcile: getResponse failed: %s", res->error);
+        else
+            log_warnx("reconcile: getResponse failed: HTTP %ld", res->status);
         return;
     }
     if (rw_response_parse(res->body, res->len, &r, err, sizeof(err)) < 0) {
@@ -102,7 +102,7 @@ static void on_polled(const struct rwd_http_result *res, void *arg)
         const char *uuid = rw_item_task_uuid(r.errors[i]);
         json_object *one;
 
-        if (!uuid || not_found(r.errors[i]))
+        if (!uuid || rw_error_is_not_found(r.errors[i]))
             continue;
         if ((one = json_object_new_array()) &&
             json_object_array_add(one, json_object_get(r.errors[i])) == 0)
@@ -120,8 +120,10 @@ static void on_claimed(redisReply *reply, void *arg)
     size_t polls = 0;
 
     rc->busy = 0;
+    rc->more = 0;
     if (!reply || reply->type != REDIS_REPLY_ARRAY || rc->stopped)
         return;
+    rc->more = reply->elements >= 2 * CLAIM_MAX;
     if (!(req = json_object_new_array()))
         return;
     for (size_t i = 0; i + 1 < reply->elements; i += 2) {
@@ -154,8 +156,7 @@ static void on_claimed(redisReply *reply, void *arg)
         const char *json = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
         char *body = json ? strdup(json) : NULL;
 
-        log_info("reconcile: polling %zu tasks without a result for %d s", polls,
-                 rc->cfg->callback_timeout);
+        log_info("reconcile: polling %zu tasks without a result", polls);
         if (body &&
             rwd_http_post(rc->http, rc->cfg->api_url, body, strlen(body), on_polled, rc) == 0) {
             rc->busy = 1;
@@ -164,6 +165,8 @@ static void on_claimed(redisReply *reply, void *arg)
             log_warnx("reconcile: out of memory");
     }
     json_object_put(req);
+    if (!rc->busy && rc->more)
+        event_active(rc->tick, EV_TIMEOUT, 0);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -173,8 +176,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
     if (rc->busy || rc->stopped || !rwd_store_ready(rc->st))
         return;
-    if (rwd_store_claim_stale(rc->st, now - (int64_t)rc->cfg->callback_timeout * 1000, now,
-                              CLAIM_MAX, on_claimed, rc) == 0)
+    if (rwd_store_claim_due(rc->st, now, CLAIM_MAX, (int64_t)rc->cfg->callback_timeout * 1000,
+                            POLL_FIRST_MS, POLL_LONGEST_MS, on_claimed, rc) == 0)
         rc->busy = 1;
 }
 

@@ -19,16 +19,20 @@ static struct rwd_script s_recover = {.name = "recover",
                                              "'LEFT', 'RIGHT') do n = n + 1 end\n"
                                              "return n\n"};
 
-/* KEYS: jobs, processing. ARGV: max. */
-static struct rwd_script s_take = {.name = "take",
-                                   .src = "local out = {}\n"
-                                          "for i = 1, tonumber(ARGV[1]) do\n"
-                                          "  local j = redis.call('LMOVE', KEYS[1], KEYS[2], "
-                                          "'RIGHT', 'LEFT')\n"
-                                          "  if not j then break end\n"
-                                          "  out[i] = j\n"
-                                          "end\n"
-                                          "return out\n"};
+/* KEYS: jobs, processing, pending. ARGV: max, max_inflight. Up to max jobs, fewer when the
+ * tasks registered and not completed (all instances') near max_inflight; -1 at the bound. */
+static struct rwd_script s_take = {
+    .name = "take",
+    .src = "local room = tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[3])\n"
+           "if room <= 0 then return -1 end\n"
+           "local n = math.min(tonumber(ARGV[1]), room)\n"
+           "local out = {}\n"
+           "for i = 1, n do\n"
+           "  local j = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT')\n"
+           "  if not j then break end\n"
+           "  out[i] = j\n"
+           "end\n"
+           "return out\n"};
 
 /* KEYS: processing, default results. ARGV: raw job, list ('' = default), record.
  * Only a job still in this instance's processing list gets its record (0: it is not). A list
@@ -60,13 +64,15 @@ static struct rwd_script s_register = {
            "redis.call('LREM', KEYS[3], 1, ARGV[7])\n"
            "return 1\n"};
 
-/* KEYS: task, submitting. ARGV: uuid, now. */
+/* KEYS: task, submitting, pending. ARGV: uuid, now, first poll. The task is submitted: without
+ * a result by its first poll time, reconcile asks Runware for it. */
 static struct rwd_script s_acked = {
     .name = "acked",
     .src = "redis.call('SREM', KEYS[2], ARGV[1])\n"
            "if redis.call('HGET', KEYS[1], 'state') == 'queued' then\n"
            "  redis.call('HSET', KEYS[1], 'state', 'submitted', 'submittedAt', ARGV[2])\n"
            "  redis.call('HDEL', KEYS[1], 'body')\n"
+           "  redis.call('ZADD', KEYS[3], 'XX', ARGV[3], ARGV[1])\n"
            "end\n"
            "return 1\n"};
 
@@ -121,20 +127,30 @@ static struct rwd_script s_secret = {.name = "secret",
                                      .src = "redis.call('SET', KEYS[1], ARGV[1], 'NX')\n"
                                             "return redis.call('GET', KEYS[1])\n"};
 
-/* KEYS: pending. ARGV: cutoff, now, max, task key prefix. Entries of finished tasks go; the
- * others move to now (claimed); submitted ones are returned with their takenAt. */
+/* KEYS: pending, whose scores are when each task is next due for a look.
+ * ARGV: now, max, task key prefix, queued wait, first interval, longest interval.
+ * Entries of finished tasks go. Due submitted tasks are returned (uuid, takenAt) and their next
+ * poll moves out by a growing interval (first, doubling, up to longest), which also keeps other
+ * instances from polling them meanwhile; due tasks not yet submitted are looked at again after
+ * the queued wait. */
 static struct rwd_script s_claim = {
     .name = "claim",
     .src = "local out = {}\n"
-           "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, "
-           "tonumber(ARGV[3]))\n"
+           "local now = tonumber(ARGV[1])\n"
+           "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, "
+           "tonumber(ARGV[2]))\n"
            "for _, id in ipairs(ids) do\n"
-           "  local f = redis.call('HMGET', ARGV[4] .. id, 'state', 'takenAt')\n"
+           "  local key = ARGV[3] .. id\n"
+           "  local f = redis.call('HMGET', key, 'state', 'takenAt')\n"
            "  if not f[1] or f[1] == 'done' then\n"
            "    redis.call('ZREM', KEYS[1], id)\n"
+           "  elseif f[1] == 'submitted' then\n"
+           "    local polls = redis.call('HINCRBY', key, 'polls', 1)\n"
+           "    local wait = math.min(tonumber(ARGV[5]) * 2 ^ (polls - 1), tonumber(ARGV[6]))\n"
+           "    redis.call('ZADD', KEYS[1], now + wait, id)\n"
+           "    out[#out + 1] = id; out[#out + 1] = f[2]\n"
            "  else\n"
-           "    redis.call('ZADD', KEYS[1], ARGV[2], id)\n"
-           "    if f[1] == 'submitted' then out[#out + 1] = id; out[#out + 1] = f[2] end\n"
+           "    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), id)\n"
            "  end\n"
            "end\n"
            "return out\n"};
@@ -234,13 +250,14 @@ int rwd_store_recover(struct rwd_store *st, rwd_redis_cb *cb, void *arg)
     return rwd_redis_eval(st->block, &s_recover, cb, arg, 2, 2, argv, NULL);
 }
 
-int rwd_store_take(struct rwd_store *st, int max, rwd_redis_cb *cb, void *arg)
+int rwd_store_take(struct rwd_store *st, int max, int max_inflight, rwd_redis_cb *cb, void *arg)
 {
-    char n[16];
-    const char *argv[] = {st->jobs, st->processing, n};
+    char n[16], bound[16];
+    const char *argv[] = {st->jobs, st->processing, st->pending, n, bound};
 
     snprintf(n, sizeof(n), "%d", max);
-    return rwd_redis_eval(st->block, &s_take, cb, arg, 2, 3, argv, NULL);
+    snprintf(bound, sizeof(bound), "%d", max_inflight);
+    return rwd_redis_eval(st->block, &s_take, cb, arg, 3, 5, argv, NULL);
 }
 
 int rwd_store_wait(struct rwd_store *st, int timeout_s, rwd_redis_cb *cb, void *arg)
@@ -282,16 +299,17 @@ int rwd_store_register(struct rwd_store *st, const char *uuid, const char *list,
     return rwd_redis_eval(st->cmd, &s_register, cb, arg, 4, 12, argv, lens);
 }
 
-int rwd_store_acked(struct rwd_store *st, const char *uuid, int64_t now_ms, rwd_redis_cb *cb,
-                    void *arg)
+int rwd_store_acked(struct rwd_store *st, const char *uuid, int64_t now_ms, int64_t poll_ms,
+                    rwd_redis_cb *cb, void *arg)
 {
-    char task[KEYLEN], now[24];
-    const char *argv[] = {task, st->submitting, uuid, now};
+    char task[KEYLEN], now[24], poll[24];
+    const char *argv[] = {task, st->submitting, st->pending, uuid, now, poll};
 
     if (rw_key(task, sizeof(task), st->prefix, RW_KEY_TASK, uuid) < 0)
         return -1;
     snprintf(now, sizeof(now), "%lld", (long long)now_ms);
-    return rwd_redis_eval(st->cmd, &s_acked, cb, arg, 2, 4, argv, NULL);
+    snprintf(poll, sizeof(poll), "%lld", (long long)poll_ms);
+    return rwd_redis_eval(st->cmd, &s_acked, cb, arg, 3, 6, argv, NULL);
 }
 
 int rwd_store_unsubmitted(struct rwd_store *st, rwd_redis_cb *cb, void *arg)
@@ -335,16 +353,18 @@ int rwd_store_secret(struct rwd_store *st, const char *candidate, rwd_redis_cb *
     return rwd_redis_eval(st->cmd, &s_secret, cb, arg, 1, 2, argv, NULL);
 }
 
-int rwd_store_claim_stale(struct rwd_store *st, int64_t cutoff_ms, int64_t now_ms, int max,
-                          rwd_redis_cb *cb, void *arg)
+int rwd_store_claim_due(struct rwd_store *st, int64_t now_ms, int max, int64_t queued_wait_ms,
+                        int64_t first_ms, int64_t longest_ms, rwd_redis_cb *cb, void *arg)
 {
-    char cutoff[24], now[24], n[16];
-    const char *argv[] = {st->pending, cutoff, now, n, st->task_prefix};
+    char now[24], n[16], wait[24], first[24], longest[24];
+    const char *argv[] = {st->pending, now, n, st->task_prefix, wait, first, longest};
 
-    snprintf(cutoff, sizeof(cutoff), "%lld", (long long)cutoff_ms);
     snprintf(now, sizeof(now), "%lld", (long long)now_ms);
     snprintf(n, sizeof(n), "%d", max);
-    return rwd_redis_eval(st->cmd, &s_claim, cb, arg, 1, 5, argv, NULL);
+    snprintf(wait, sizeof(wait), "%lld", (long long)queued_wait_ms);
+    snprintf(first, sizeof(first), "%lld", (long long)first_ms);
+    snprintf(longest, sizeof(longest), "%lld", (long long)longest_ms);
+    return rwd_redis_eval(st->cmd, &s_claim, cb, arg, 1, 7, argv, NULL);
 }
 
 int rwd_store_heartbeat(struct rwd_store *st, int adopt_after_s, rwd_redis_cb *cb, void *arg)

@@ -35,8 +35,10 @@ void rwd_store_free(struct rwd_store *st);
  * refused) back at the consuming end of the jobs list, oldest first. Reply: count moved. */
 int rwd_store_recover(struct rwd_store *st, rwd_redis_cb *cb, void *arg);
 
-/* Moves up to max jobs, oldest first, to the processing list. Reply: array of payloads. */
-int rwd_store_take(struct rwd_store *st, int max, rwd_redis_cb *cb, void *arg);
+/* Moves up to max jobs, oldest first, to the processing list, fewer when the tasks registered
+ * and not completed (across instances) near max_inflight. Reply: array of payloads, or the
+ * integer -1 at the bound. */
+int rwd_store_take(struct rwd_store *st, int max, int max_inflight, rwd_redis_cb *cb, void *arg);
 
 /* Blocks (on the block connection) up to timeout_s for one job. Reply: payload or nil. */
 int rwd_store_wait(struct rwd_store *st, int timeout_s, rwd_redis_cb *cb, void *arg);
@@ -54,9 +56,9 @@ int rwd_store_register(struct rwd_store *st, const char *uuid, const char *list,
                        const char *head, int64_t taken_ms, const char *raw, size_t rawlen,
                        const char *body, size_t bodylen, rwd_redis_cb *cb, void *arg);
 
-/* Runware acknowledged the task. */
-int rwd_store_acked(struct rwd_store *st, const char *uuid, int64_t now_ms, rwd_redis_cb *cb,
-                    void *arg);
+/* Runware acknowledged the task: without a result at poll_ms, reconcile polls it. */
+int rwd_store_acked(struct rwd_store *st, const char *uuid, int64_t now_ms, int64_t poll_ms,
+                    rwd_redis_cb *cb, void *arg);
 
 /* Tasks this instance registered in a previous run and never saw acknowledged. Reply: flat
  * array uuid, body, uuid, body... */
@@ -72,11 +74,13 @@ int rwd_store_complete(struct rwd_store *st, const char *uuid, const char *image
 /* Stores candidate as the shared webhook secret unless one exists. Reply: the secret in force. */
 int rwd_store_secret(struct rwd_store *st, const char *candidate, rwd_redis_cb *cb, void *arg);
 
-/* Tasks submitted at least callback_timeout ago without a result: their next poll is claimed for
- * this instance (moved callback_timeout into the future, so instances do not poll the same task
- * at once). Reply: flat array uuid, takenAt, uuid, takenAt... of at most max tasks. */
-int rwd_store_claim_stale(struct rwd_store *st, int64_t cutoff_ms, int64_t now_ms, int max,
-                          rwd_redis_cb *cb, void *arg);
+/* Tasks due for a look (the pending set's scores are due times): finished ones leave the set;
+ * submitted ones are claimed for this instance, their next poll moved out by a growing interval
+ * (first_ms doubling up to longest_ms), so that instances do not poll the same task at once;
+ * queued ones are looked at again in queued_wait_ms. Reply: flat array uuid, takenAt, ... of
+ * the claimed tasks (at most max looked at). */
+int rwd_store_claim_due(struct rwd_store *st, int64_t now_ms, int max, int64_t queued_wait_ms,
+                        int64_t first_ms, int64_t longest_ms, rwd_redis_cb *cb, void *arg);
 
 /* Notes this instance's heartbeat and adopts the leftovers of instances silent for adopt_after_s
  * (their jobs are queued again; their registered tasks become this instance's). Reply: a summary

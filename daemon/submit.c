@@ -2,15 +2,29 @@
  *
  * A task is queued, then in flight in one POST of up to submit_batch tasks, then either
  * acknowledged (it leaves the submitting set; the callback completes it later), or ended
- * with an error record, or back in the queue after a backoff when the failure was transient
- * (network, timeout, 408, 429, 5xx, or an answer that did not mention it). */
+ * with an error record, or back in the queue after a backoff when Runware said it failed
+ * (408, 429, 500, 503, 504, or a connection that never opened).
+ *
+ * When the outcome is unknown (the request may have reached Runware: a timeout, a connection
+ * lost during the answer, a 502, an answer that does not mention the task), and for every task
+ * a previous run or a dead instance may have sent already, the task is first checked: one
+ * getResponse request for up to CHECK_MAX tasks. Only a task Runware does not know is sent
+ * (again); a known one counts as acknowledged. So a task is paid for twice only when Runware
+ * itself loses track of it.
+ *
+ * Account problems stop all submission: 401/403 (the key is refused) until a reload, 402 (no
+ * balance) with a probe at growing intervals. Tasks stay held meanwhile, and the intake, which
+ * asks rwd_submit_paused(), takes no more jobs. */
 #include "submit.h"
 
+#include <stdarg.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <curl/curl.h>
 
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "rw_errors.h"
 #include "rw_record.h"
 #include "rw_response.h"
@@ -19,39 +33,50 @@
 
 #define RETRY_BASE_MS  1000
 #define RETRY_CAP_MS   30000
-#define SETTLE_WAIT_MS 1000 /* Redis unreachable when noting a task's end: try again after this */
+#define CREDIT_BASE_MS 30000  /* 402: first probe after this */
+#define CREDIT_CAP_MS  300000 /* 402: probes at most this far apart */
+#define SETTLE_WAIT_MS 1000   /* Redis unreachable when noting a task's end: try again after this */
+#define CHECK_MAX      50     /* tasks per getResponse check */
 
-enum task_state { T_QUEUED, T_INFLIGHT, T_DELAYED, T_SETTLING };
+enum task_state { T_QUEUED, T_INFLIGHT, T_DELAYED, T_SETTLING, T_CHECK, T_CHECKING };
 
 struct task {
-    TAILQ_ENTRY(task) entry; /* in queue or delayed, by state */
+    TAILQ_ENTRY(task) entry; /* in queue, delayed or checkq, by state */
     struct task *hnext;      /* uuid hash chain */
     struct rwd_submit *s;
     enum task_state state;
     char uuid[RW_UUID_LEN + 1];
     char *body;
     size_t len;
-    int attempts;
-    int64_t due_ms;      /* T_DELAYED: when to queue again */
+    int attempts;        /* POSTs of it */
+    int checks;          /* getResponse checks that brought no answer */
+    int64_t due_ms;      /* T_DELAYED, T_CHECK after a failed check: not before this */
     char *tail;          /* T_SETTLING with an error: the record tail, kept for a retry */
     struct event *again; /* T_SETTLING: retry after Redis came back */
 };
 
 TAILQ_HEAD(task_list, task);
 
+enum pause { P_NONE, P_KEY, P_CREDIT };
+
 struct rwd_submit {
     struct event_base *base;
     const struct rw_config *cfg;
     struct rwd_http *http;
     struct rwd_store *st;
-    struct task_list queue, delayed;
+    struct task_list queue, delayed, checkq;
     LIST_HEAD(, batch) batches; /* in flight */
     struct task **buckets;
     size_t nbuckets;
     size_t count;       /* tasks held */
-    size_t requests;    /* POSTs in flight */
+    size_t requests;    /* POSTs in flight (tasks and checks) */
     int overloads;      /* consecutive 429/503/504 answers */
-    int64_t hold_until; /* no POST before this (ms), after an overload answer */
+    int64_t hold_until; /* no POST before this (ms), after an overload or a 402 answer */
+    int64_t delay_at;   /* when delay_ev fires (ms), 0 when it is not armed */
+    enum pause pause;
+    int credit_probes; /* consecutive 402 answers */
+    char pause_why[160];
+    bool draining;
     struct event *flush_ev, *delay_ev;
     void (*on_room)(void *);
     void *room_arg;
@@ -59,10 +84,11 @@ struct rwd_submit {
     void *empty_arg;
 };
 
-/* One POST and the tasks it carries. */
+/* One POST and the tasks it carries: their bodies (submit) or their UUIDs (check). */
 struct batch {
     LIST_ENTRY(batch) entry;
     struct rwd_submit *s;
+    bool check;
     size_t n;
     struct task *tasks[];
 };
@@ -97,6 +123,12 @@ size_t rwd_submit_count(const struct rwd_submit *s)
     return s->count;
 }
 
+const char *rwd_submit_paused(const struct rwd_submit *s)
+{
+    return s->pause == P_NONE ? NULL : s->pause_why;
+}
+
+/* Lets go of a task: its state in Redis is final, or stays for the next start to take up. */
 static void task_free(struct task *t)
 {
     struct rwd_submit *s = t->s;
@@ -116,7 +148,7 @@ static void task_free(struct task *t)
         s->on_empty(s->empty_arg);
 }
 
-int rwd_submit_add(struct rwd_submit *s, const char *uuid, char *body, size_t len)
+int rwd_submit_add(struct rwd_submit *s, const char *uuid, char *body, size_t len, bool maybe_sent)
 {
     struct task *t = calloc(1, sizeof(*t));
     struct task **pp;
@@ -133,8 +165,8 @@ int rwd_submit_add(struct rwd_submit *s, const char *uuid, char *body, size_t le
     t->hnext = *pp;
     *pp = t;
     s->count++;
-    t->state = T_QUEUED;
-    TAILQ_INSERT_TAIL(&s->queue, t, entry);
+    t->state = maybe_sent ? T_CHECK : T_QUEUED;
+    TAILQ_INSERT_TAIL(maybe_sent ? &s->checkq : &s->queue, t, entry);
     flush_soon(s);
     return 0;
 }
@@ -160,7 +192,7 @@ static void on_settled(redisReply *reply, void *arg)
     log_warnx("task %s: cannot note its %s in Redis (%s); trying again", t->uuid,
               t->tail ? "error record" : "acknowledgement", reply ? reply->str : "connection lost");
     if (!t->again && !(t->again = evtimer_new(t->s->base, on_settle_again, t))) {
-        log_warnx("task %s: out of memory; a restart submits it again", t->uuid);
+        log_warnx("task %s: out of memory; a restart takes it up again", t->uuid);
         task_free(t);
         return;
     }
@@ -176,8 +208,12 @@ static void settle(struct task *t)
     t->state = T_SETTLING;
     if (t->tail)
         rc = rwd_store_complete(t->s->st, t->uuid, NULL, NULL, 0, t->tail, on_settled, t);
-    else
-        rc = rwd_store_acked(t->s->st, t->uuid, rwd_now_ms(), on_settled, t);
+    else {
+        int64_t now = rwd_now_ms();
+
+        rc = rwd_store_acked(t->s->st, t->uuid, now, now + t->s->cfg->callback_timeout * 1000LL,
+                             on_settled, t);
+    }
     if (rc < 0)
         on_settled(NULL, t);
 }
@@ -199,7 +235,7 @@ static void finish(struct task *t, json_object *errors)
         json_object_object_get_ex(json_object_array_get_idx(errors, 0), "code", &code);
     log_warnx("task %s: failed: %s", t->uuid, code ? json_object_get_string(code) : "?");
     if (!errors || !(t->tail = rw_record_tail(errors, rwd_now_ms()))) {
-        log_warnx("task %s: out of memory; a restart submits it again", t->uuid);
+        log_warnx("task %s: out of memory; a restart takes it up again", t->uuid);
         task_free(t);
         return;
     }
@@ -214,11 +250,28 @@ static void finish_one(struct task *t, const char *code, const char *msg)
     json_object_put(errors);
 }
 
-/* A transient failure: queue again after a backoff, or give up after submit_retries. */
+/* The delay timer fires at the earliest due time of the delayed and the checked tasks. */
+static void arm_delay(struct rwd_submit *s, int64_t due_ms)
+{
+    struct timeval tv;
+
+    if (s->delay_at && s->delay_at <= due_ms)
+        return;
+    s->delay_at = due_ms;
+    tv = rwd_tv_ms(due_ms - rwd_now_ms());
+    evtimer_add(s->delay_ev, &tv);
+}
+
+/* Runware said no, for now: queue again after a backoff, or give up after submit_retries. While
+ * draining, the task is let go instead; it stays registered for the next start. */
 static void retry(struct task *t, const char *why)
 {
     struct rwd_submit *s = t->s;
 
+    if (s->draining) {
+        task_free(t);
+        return;
+    }
     if (t->attempts > s->cfg->submit_retries) {
         char msg[256];
 
@@ -232,11 +285,55 @@ static void retry(struct task *t, const char *why)
     t->due_ms = rwd_now_ms() + rwd_backoff_ms(t->attempts, RETRY_BASE_MS, RETRY_CAP_MS);
     TAILQ_INSERT_TAIL(&s->delayed, t, entry);
     log_info("task %s: attempt %d failed (%s); retrying", t->uuid, t->attempts, why);
-    if (!evtimer_pending(s->delay_ev, NULL)) {
-        struct timeval tv = rwd_tv_ms(t->due_ms - rwd_now_ms());
+    arm_delay(s, t->due_ms);
+}
 
-        evtimer_add(s->delay_ev, &tv);
+/* The outcome of sending the task is unknown: ask Runware before sending it again. */
+static void check(struct task *t, const char *why)
+{
+    struct rwd_submit *s = t->s;
+
+    if (s->draining) {
+        task_free(t); /* the next start checks it */
+        return;
     }
+    rwd_metrics.submit_unknown++;
+    log_info("task %s: outcome unknown (%s); asking Runware before sending it again", t->uuid, why);
+    t->state = T_CHECK;
+    t->due_ms = 0;
+    TAILQ_INSERT_TAIL(&s->checkq, t, entry);
+}
+
+/* A check brought no usable answer: check again later. After as many failed checks as
+ * submit_retries allows, the task is taken as acknowledged: if Runware has it, its callbacks or
+ * getResponse polls complete it; if not, job_timeout ends it with an error record. Either way
+ * it is never sent twice on a guess. */
+static void check_again(struct task *t, const char *why)
+{
+    struct rwd_submit *s = t->s;
+
+    if (s->draining) {
+        task_free(t);
+        return;
+    }
+    if (++t->checks > s->cfg->submit_retries) {
+        log_warnx("task %s: still unknown to us after %d checks (%s); left to reconciliation "
+                  "(callbacks, getResponse, job_timeout)",
+                  t->uuid, t->checks, why);
+        acked(t);
+        return;
+    }
+    t->state = T_CHECK;
+    t->due_ms = rwd_now_ms() + rwd_backoff_ms(t->checks, RETRY_BASE_MS, RETRY_CAP_MS);
+    TAILQ_INSERT_TAIL(&s->checkq, t, entry);
+    arm_delay(s, t->due_ms);
+}
+
+/* Queues the task for sending right away (Runware does not know it). */
+static void requeue_front(struct task *t)
+{
+    t->state = T_QUEUED;
+    TAILQ_INSERT_HEAD(&t->s->queue, t, entry);
 }
 
 static void on_delay(evutil_socket_t fd, short what, void *arg)
@@ -245,6 +342,7 @@ static void on_delay(evutil_socket_t fd, short what, void *arg)
     struct task *t, *next;
     int64_t now = rwd_now_ms(), soonest = 0;
 
+    s->delay_at = 0;
     /* Due tasks go to the head of the queue, in the order they were delayed. */
     struct task_list due = TAILQ_HEAD_INITIALIZER(due);
     for (t = TAILQ_FIRST(&s->delayed); t; t = next) {
@@ -261,32 +359,119 @@ static void on_delay(evutil_socket_t fd, short what, void *arg)
         TAILQ_REMOVE(&due, t, entry);
         TAILQ_INSERT_HEAD(&s->queue, t, entry);
     }
-    if (soonest) {
-        struct timeval tv = rwd_tv_ms(soonest - now);
-
-        evtimer_add(s->delay_ev, &tv);
+    TAILQ_FOREACH(t, &s->checkq, entry)
+    {
+        if (t->due_ms > now && (!soonest || t->due_ms < soonest))
+            soonest = t->due_ms;
     }
+    if (soonest)
+        arm_delay(s, soonest);
     flush_soon(s);
 }
 
-/* Runware says it is over capacity (429, 503, 504): no POST at all for a backoff that grows
- * while it keeps saying so, rather than each batch retrying on its own. Any other answer ends
- * the hold. */
-static void overloaded(struct rwd_submit *s, long status)
+static void set_pause(struct rwd_submit *s, enum pause p, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_pause(struct rwd_submit *s, enum pause p, const char *fmt, ...)
 {
+    char status[200];
+    va_list ap;
+
+    s->pause = p;
+    va_start(ap, fmt);
+    vsnprintf(s->pause_why, sizeof(s->pause_why), fmt, ap);
+    va_end(ap);
+    snprintf(status, sizeof(status), "STATUS=intake paused: %s", s->pause_why);
+    rwd_notify(status);
+}
+
+static void clear_pause(struct rwd_submit *s)
+{
+    if (s->pause == P_NONE)
+        return;
+    log_info("submit: Runware accepts requests again; intake resumes");
+    rwd_notify("STATUS=serving");
+    s->pause = P_NONE;
+    s->credit_probes = 0;
+    s->pause_why[0] = '\0';
+    if (s->on_room && !s->on_empty)
+        s->on_room(s->room_arg);
+}
+
+static const char *first_code(const struct rwd_http_result *res, char *buf, size_t size)
+{
+    struct rw_response r = {0};
+    char err[64];
+    json_object *code = NULL;
+
+    snprintf(buf, size, "-");
+    if (res->len && rw_response_parse(res->body, res->len, &r, err, sizeof(err)) == 0 &&
+        r.nerrors > 0 && json_object_object_get_ex(r.errors[0], "code", &code) &&
+        json_object_is_type(code, json_type_string))
+        snprintf(buf, size, "%.60s", json_object_get_string(code));
+    rw_response_clear(&r);
+    return buf;
+}
+
+/* Runware answered with a status about the account or the capacity, not about the tasks:
+ * 401/403 stop all submission until a reload, 402 until a probe passes; 429/503/504 hold all
+ * POSTs for a backoff that grows while Runware keeps saying so, rather than each batch retrying
+ * on its own. Returns true when the batch's tasks are to be kept queued as they were. */
+static bool account_status(struct rwd_submit *s, const struct rwd_http_result *res)
+{
+    long status = res->status;
+    char code[64];
+
+    if (status == 401 || status == 402 || status == 403)
+        first_code(res, code, sizeof(code));
+    if (status == 401 || status == 403) {
+        if (s->pause != P_KEY)
+            log_warnx("submit: Runware refuses the API key (HTTP %ld %s): no job is taken or "
+                      "sent until a reload (SIGHUP) with a valid key",
+                      status, code);
+        set_pause(s, P_KEY, "Runware refuses the API key (HTTP %ld %s)", status, code);
+        return true;
+    }
+    if (status == 402) {
+        int64_t wait = rwd_backoff_ms(++s->credit_probes, CREDIT_BASE_MS, CREDIT_CAP_MS);
+
+        log_warnx("submit: Runware says the account has no balance left (HTTP 402 %s): intake "
+                  "paused; trying again in %lld s",
+                  code, (long long)wait / 1000);
+        set_pause(s, P_CREDIT, "insufficient Runware balance (HTTP 402 %s)", code);
+        s->hold_until = rwd_now_ms() + wait;
+        return true;
+    }
     if (status == 429 || status == 503 || status == 504) {
         int64_t until = rwd_now_ms() + rwd_backoff_ms(++s->overloads, RETRY_BASE_MS, RETRY_CAP_MS);
 
         if (until > s->hold_until)
             s->hold_until = until;
-    } else if (status) {
-        s->overloads = 0;
+        return false;
     }
+    if (status) {
+        s->overloads = 0;
+        if (s->pause == P_CREDIT)
+            clear_pause(s);
+    }
+    return false;
 }
 
-static bool transient_status(long status)
+/* Runware answered that it failed: sending again is safe. 502 is not among them: a gateway
+ * says it, and the request may have reached Runware. */
+static bool failed_status(long status)
 {
-    return status == 408 || status == 429 || status >= 500;
+    return status == 408 || status == 429 || status == 500 || status == 503 || status == 504 ||
+           status == 501 || status == 505;
+}
+
+/* curl failed before the request could leave: sending again is safe. */
+static bool never_sent(int curl_code)
+{
+    return curl_code == CURLE_COULDNT_RESOLVE_PROXY || curl_code == CURLE_COULDNT_RESOLVE_HOST ||
+           curl_code == CURLE_COULDNT_CONNECT || curl_code == CURLE_FAILED_INIT ||
+           curl_code == CURLE_URL_MALFORMAT || curl_code == CURLE_UNSUPPORTED_PROTOCOL ||
+           curl_code == CURLE_SSL_CONNECT_ERROR || curl_code == CURLE_PEER_FAILED_VERIFICATION;
 }
 
 /* Errors of the answer that name this task, or NULL. A new array. */
@@ -308,7 +493,7 @@ static json_object *errors_for(const struct rw_response *r, const char *uuid, bo
     return out;
 }
 
-static bool acked_in(const struct rw_response *r, const char *uuid)
+static bool item_for(const struct rw_response *r, const char *uuid)
 {
     for (size_t i = 0; i < r->nitems; i++) {
         const char *u = rw_item_task_uuid(r->items[i]);
@@ -319,25 +504,106 @@ static bool acked_in(const struct rw_response *r, const char *uuid)
     return false;
 }
 
-static void on_response(const struct rwd_http_result *res, void *arg)
+/* What a getResponse answer says of one task: -1 unknown to Runware, 1 known, 0 not said. */
+static int known_in(const struct rw_response *r, const char *uuid)
 {
-    struct batch *b = arg;
-    struct rwd_submit *s = b->s;
+    int said = 0;
+
+    if (item_for(r, uuid))
+        return 1;
+    for (size_t i = 0; i < r->nerrors; i++) {
+        const char *u = rw_item_task_uuid(r->errors[i]);
+
+        if (!u || strcmp(u, uuid) != 0)
+            continue;
+        if (!rw_error_is_not_found(r->errors[i]))
+            return 1; /* e.g. its generation failed: Runware has it */
+        said = -1;
+    }
+    return said;
+}
+
+/* Puts the tasks of a batch back where they were, as if it had not been sent. */
+static void unsend(struct batch *b)
+{
+    for (size_t i = b->n; i-- > 0;) {
+        struct task *t = b->tasks[i];
+
+        if (b->check) {
+            t->state = T_CHECK;
+            TAILQ_INSERT_HEAD(&b->s->checkq, t, entry);
+        } else {
+            t->attempts--;
+            requeue_front(t);
+        }
+    }
+}
+
+static void on_checked(struct batch *b, const struct rwd_http_result *res)
+{
+    struct rw_response r = {0};
+    char why[256], err[160];
+
+    /* 400 too: Runware answers it when no task of the request is known (taskNotFound each) */
+    if (res->curl_code != 0 || (res->status != 200 && res->status != 400) ||
+        rw_response_parse(res->body, res->len, &r, err, sizeof(err)) < 0) {
+        if (res->curl_code != 0)
+            snprintf(why, sizeof(why), "getResponse: %s", res->error);
+        else if (res->status != 200 && res->status != 400)
+            snprintf(why, sizeof(why), "getResponse: HTTP %ld", res->status);
+        else
+            snprintf(why, sizeof(why), "getResponse: unreadable answer: %s", err);
+        log_warnx("submit: checking %zu tasks: %s", b->n, why);
+        for (size_t i = 0; i < b->n; i++)
+            check_again(b->tasks[i], why);
+        return;
+    }
+    for (size_t i = 0; i < b->n; i++) {
+        struct task *t = b->tasks[i];
+        int known = known_in(&r, t->uuid);
+
+        if (known > 0) {
+            log_info("task %s: Runware has it; not sent again", t->uuid);
+            acked(t);
+        } else if (known < 0) {
+            if (t->attempts > 0)
+                rwd_metrics.submit_unknown_resent++;
+            log_debug("task %s: Runware does not know it; sending it", t->uuid);
+            if (t->s->draining) {
+                task_free(t);
+            } else if (t->attempts > t->s->cfg->submit_retries) {
+                snprintf(why, sizeof(why),
+                         "Runware did not take the task in %d attempts whose outcome was unknown",
+                         t->attempts);
+                finish_one(t, RW_E_SUBMIT_FAILED, why);
+            } else {
+                requeue_front(t);
+            }
+        } else {
+            check_again(t, "getResponse did not mention the task");
+        }
+    }
+    rw_response_clear(&r);
+}
+
+static void on_submitted(struct batch *b, const struct rwd_http_result *res)
+{
     struct rw_response r = {0};
     json_object *unscoped = NULL;
     char why[256], err[160];
 
-    s->requests--;
-    LIST_REMOVE(b, entry);
-    overloaded(s, res->status);
-    if (res->curl_code != 0 || transient_status(res->status)) {
+    if (res->curl_code != 0 || failed_status(res->status) || res->status == 502) {
         if (res->curl_code != 0)
             snprintf(why, sizeof(why), "%s", res->error);
         else
             snprintf(why, sizeof(why), "HTTP %ld", res->status);
         log_warnx("submit: %zu tasks: %s", b->n, why);
-        for (size_t i = 0; i < b->n; i++)
-            retry(b->tasks[i], why);
+        for (size_t i = 0; i < b->n; i++) {
+            if (res->curl_code ? never_sent(res->curl_code) : failed_status(res->status))
+                retry(b->tasks[i], why);
+            else
+                check(b->tasks[i], why);
+        }
         goto out;
     }
     if (rw_response_parse(res->body, res->len, &r, err, sizeof(err)) < 0) {
@@ -347,7 +613,7 @@ static void on_response(const struct rwd_http_result *res, void *arg)
             if (res->status >= 400)
                 finish_one(b->tasks[i], "invalidResponse", why);
             else
-                retry(b->tasks[i], why);
+                check(b->tasks[i], why);
         }
         goto out;
     }
@@ -359,87 +625,162 @@ static void on_response(const struct rwd_http_result *res, void *arg)
         if (mine) {
             finish(t, mine);
             json_object_put(mine);
-        } else if (acked_in(&r, t->uuid)) {
+        } else if (item_for(&r, t->uuid)) {
             acked(t);
         } else if (unscoped) {
             finish(t, unscoped);
         } else {
             snprintf(why, sizeof(why), "HTTP %ld without an acknowledgement for the task",
                      res->status);
-            retry(t, why);
+            check(t, why);
         }
     }
 out:
     json_object_put(unscoped);
     rw_response_clear(&r);
+}
+
+static void on_response(const struct rwd_http_result *res, void *arg)
+{
+    struct batch *b = arg;
+    struct rwd_submit *s = b->s;
+
+    s->requests--;
+    LIST_REMOVE(b, entry);
+    if (res->curl_code == 0 && account_status(s, res)) {
+        log_info("submit: %zu tasks held (%s)", b->n, s->pause_why);
+        if (s->draining) {
+            for (size_t i = 0; i < b->n; i++)
+                task_free(b->tasks[i]); /* registered still: the next start takes them up */
+        } else {
+            unsend(b);
+        }
+    } else if (b->check) {
+        on_checked(b, res);
+    } else {
+        on_submitted(b, res);
+    }
     free(b);
     flush_soon(s);
 }
 
-/* Sends batches while there are queued tasks and room for another request. */
+/* Starts one POST of up to max tasks from list (check: getResponse for them; else their
+ * bodies). Returns -1 when out of memory. */
+static int send_batch(struct rwd_submit *s, struct task_list *list, bool check_only, size_t max)
+{
+    int64_t now = rwd_now_ms();
+    struct batch *b = malloc(sizeof(*b) + max * sizeof(struct task *));
+    size_t len = 2, off = 0;
+    struct task *t;
+    char *body;
+
+    if (!b)
+        return -1;
+    b->s = s;
+    b->check = check_only;
+    b->n = 0;
+    TAILQ_FOREACH(t, list, entry)
+    {
+        if (b->n == max)
+            break;
+        if (check_only && t->due_ms > now)
+            continue;
+        b->tasks[b->n++] = t;
+        len += (check_only ? 64 + RW_UUID_LEN : t->len) + 1;
+    }
+    if (b->n == 0) {
+        free(b);
+        return 0;
+    }
+    if (!(body = malloc(len + 1))) {
+        free(b);
+        return -1;
+    }
+    body[off++] = '[';
+    for (size_t i = 0; i < b->n; i++) {
+        t = b->tasks[i];
+        TAILQ_REMOVE(list, t, entry);
+        if (i)
+            body[off++] = ',';
+        if (check_only) {
+            t->state = T_CHECKING;
+            off += (size_t)snprintf(body + off, len + 1 - off,
+                                    "{\"taskType\":\"getResponse\",\"taskUUID\":\"%s\"}", t->uuid);
+        } else {
+            t->state = T_INFLIGHT;
+            t->attempts++;
+            memcpy(body + off, t->body, t->len);
+            off += t->len;
+        }
+    }
+    body[off++] = ']';
+    body[off] = '\0';
+    log_debug("submit: POST of %zu %s, %zu bytes", b->n, check_only ? "checks" : "tasks", off);
+    if (rwd_http_post(s->http, s->cfg->api_url, body, off, on_response, b) < 0) {
+        for (size_t i = 0; i < b->n; i++) {
+            if (check_only)
+                check_again(b->tasks[i], "cannot start an HTTP request");
+            else
+                retry(b->tasks[i], "cannot start an HTTP request");
+        }
+        free(b);
+        return 0;
+    }
+    s->requests++;
+    if (check_only)
+        rwd_metrics.submit_checks++;
+    else
+        rwd_metrics.submit_requests++;
+    LIST_INSERT_HEAD(&s->batches, b, entry);
+    return 0;
+}
+
+static bool check_due(const struct rwd_submit *s)
+{
+    int64_t now = rwd_now_ms();
+    const struct task *t;
+
+    TAILQ_FOREACH(t, &s->checkq, entry)
+    {
+        if (t->due_ms <= now)
+            return true;
+    }
+    return false;
+}
+
+/* Sends checks, then batches, while there is work and room for another request. */
 static void on_flush(evutil_socket_t fd, short what, void *arg)
 {
     struct rwd_submit *s = arg;
     int64_t now = rwd_now_ms();
 
+    if (s->pause == P_KEY || s->draining)
+        return;
     if (now < s->hold_until) {
         struct timeval tv = rwd_tv_ms(s->hold_until - now);
 
         evtimer_add(s->flush_ev, &tv);
         return;
     }
-    while (!TAILQ_EMPTY(&s->queue) && s->requests < (size_t)s->cfg->max_requests) {
-        struct batch *b = malloc(sizeof(*b) + s->cfg->submit_batch * sizeof(struct task *));
-        size_t len = 2, off = 0;
-        char *body;
-        struct task *t;
+    while (s->requests < (size_t)s->cfg->max_requests) {
+        bool checks = check_due(s);
+        int rc;
 
-        if (!b)
-            goto nomem;
-        b->s = s;
-        b->n = 0;
-        TAILQ_FOREACH(t, &s->queue, entry)
-        {
-            if (b->n == (size_t)s->cfg->submit_batch)
-                break;
-            b->tasks[b->n++] = t;
-            len += t->len + 1;
-        }
-        if (!(body = malloc(len + 1))) {
-            free(b);
-            goto nomem;
-        }
-        body[off++] = '[';
-        for (size_t i = 0; i < b->n; i++) {
-            t = b->tasks[i];
-            TAILQ_REMOVE(&s->queue, t, entry);
-            t->state = T_INFLIGHT;
-            t->attempts++;
-            if (i)
-                body[off++] = ',';
-            memcpy(body + off, t->body, t->len);
-            off += t->len;
-        }
-        body[off++] = ']';
-        body[off] = '\0';
-        log_debug("submit: POST of %zu tasks, %zu bytes", b->n, off);
-        if (rwd_http_post(s->http, s->cfg->api_url, body, off, on_response, b) < 0) {
-            for (size_t i = 0; i < b->n; i++)
-                retry(b->tasks[i], "cannot start an HTTP request");
-            free(b);
+        if (checks)
+            rc = send_batch(s, &s->checkq, true, CHECK_MAX);
+        else if (!TAILQ_EMPTY(&s->queue))
+            rc = send_batch(s, &s->queue, false, (size_t)s->cfg->submit_batch);
+        else
+            break;
+        if (rc < 0) {
+            struct timeval tv = rwd_tv_ms(100);
+
+            log_warnx("submit: out of memory; retrying shortly");
+            evtimer_add(s->flush_ev, &tv);
             return;
         }
-        s->requests++;
-        rwd_metrics.submit_requests++;
-        LIST_INSERT_HEAD(&s->batches, b, entry);
-    }
-    return;
-nomem:
-    log_warnx("submit: out of memory; retrying shortly");
-    {
-        struct timeval tv = rwd_tv_ms(100);
-
-        evtimer_add(s->flush_ev, &tv);
+        if (s->pause == P_CREDIT)
+            break; /* one probe at a time */
     }
 }
 
@@ -464,6 +805,7 @@ struct rwd_submit *rwd_submit_new(struct event_base *base, const struct rw_confi
     s->st = st;
     TAILQ_INIT(&s->queue);
     TAILQ_INIT(&s->delayed);
+    TAILQ_INIT(&s->checkq);
     LIST_INIT(&s->batches);
     for (s->nbuckets = 64; s->nbuckets < (size_t)cfg->max_pending * 2;)
         s->nbuckets *= 2;
@@ -482,8 +824,37 @@ void rwd_submit_set_room_cb(struct rwd_submit *s, void (*on_room)(void *), void 
     s->room_arg = arg;
 }
 
+void rwd_submit_reload(struct rwd_submit *s)
+{
+    if (s->pause == P_NONE)
+        return;
+    log_info("submit: reloaded; trying Runware again");
+    s->hold_until = 0;
+    clear_pause(s);
+    flush_soon(s);
+}
+
+static void let_go(struct task_list *list)
+{
+    struct task *t;
+
+    while ((t = TAILQ_FIRST(list))) {
+        TAILQ_REMOVE(list, t, entry);
+        task_free(t);
+    }
+}
+
 void rwd_submit_drain(struct rwd_submit *s, void (*on_empty)(void *), void *arg)
 {
+    bool was = s->draining;
+
+    s->draining = true;
+    s->on_empty = NULL; /* no call from let_go below */
+    if (!was && s->count)
+        log_info("submit: tasks not yet sent stay registered for the next start");
+    let_go(&s->queue);
+    let_go(&s->delayed);
+    let_go(&s->checkq);
     s->on_empty = on_empty;
     s->empty_arg = arg;
     if (s->count == 0)

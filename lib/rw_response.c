@@ -185,3 +185,12 @@ fail:
     json_object_put(copy);
     return NULL;
 }
+
+bool rw_error_is_not_found(json_object *err)
+{
+    json_object *code;
+
+    return json_object_object_get_ex(err, "code", &code) &&
+           json_object_is_type(code, json_type_string) &&
+           strcasestr(json_object_get_string(code), "notfound") != NULL;
+}

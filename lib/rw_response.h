@@ -2,14 +2,15 @@
 #ifndef RW_RESPONSE_H
 #define RW_RESPONSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <json-c/json.h>
 
 struct rw_response {
-    json_object *root;     /* owned: the parsed body */
-    json_object **items;   /* borrowed from root: entries of "data", or the bare item */
+    json_object *root;   /* owned: the parsed body */
+    json_object **items; /* borrowed from root: entries of "data", or the bare item */
     size_t nitems;
-    json_object **errors;  /* borrowed from root: entries of "errors" (objects only) */
+    json_object **errors; /* borrowed from root: entries of "errors" (objects only) */
     size_t nerrors;
 };
 
@@ -30,5 +31,9 @@ const char *rw_item_status(json_object *item); /* getResponse: processing | succ
 /* A copy of a Runware error for a record: code, message, parameter and any other fields, less
  * taskUUID/taskType which the record already carries. NULL on ENOMEM. */
 json_object *rw_error_for_record(json_object *err);
+
+/* Does this getResponse error only say that Runware does not know the task (code containing
+ * "notFound", any case, as in taskNotFound)? */
+bool rw_error_is_not_found(json_object *err);
 
 #endif
