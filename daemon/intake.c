@@ -309,8 +309,9 @@ static void pump(struct rwd_intake *in)
     room = (long)in->cfg->max_pending - (long)(rwd_submit_count(in->sub) + in->busy);
     if (room <= 0)
         return; /* rwd_intake_room() calls again */
-    if (rwd_store_take(in->st, room < TAKE_MAX ? (int)room : TAKE_MAX, in->cfg->max_inflight,
-                       on_taken, in) == 0)
+    /* jobs in hand are not in the pending set yet: they count against the bound too */
+    if (rwd_store_take(in->st, room < TAKE_MAX ? (int)room : TAKE_MAX,
+                       in->cfg->max_inflight - (int)in->busy, on_taken, in) == 0)
         in->taking = true;
 }
 

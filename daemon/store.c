@@ -19,11 +19,16 @@ static struct rwd_script s_recover = {.name = "recover",
                                              "'LEFT', 'RIGHT') do n = n + 1 end\n"
                                              "return n\n"};
 
-/* KEYS: jobs, processing, pending. ARGV: max, max_inflight. Up to max jobs, fewer when the
- * tasks registered and not completed (all instances') near max_inflight; -1 at the bound. */
+/* KEYS: jobs, processing, pending, instances. ARGV: max, max_inflight, instance id.
+ * Notes this instance's heartbeat (so that one dying before its first periodic heartbeat is
+ * still adopted), then moves up to max jobs, fewer when the tasks registered and not completed
+ * (all instances') near max_inflight; -1 at the bound. */
 static struct rwd_script s_take = {
     .name = "take",
-    .src = "local room = tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[3])\n"
+    .src = "local t = redis.call('TIME')\n"
+           "redis.call('ZADD', KEYS[4], tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000),"
+           " ARGV[3])\n"
+           "local room = tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[3])\n"
            "if room <= 0 then return -1 end\n"
            "local n = math.min(tonumber(ARGV[1]), room)\n"
            "local out = {}\n"
@@ -253,11 +258,12 @@ int rwd_store_recover(struct rwd_store *st, rwd_redis_cb *cb, void *arg)
 int rwd_store_take(struct rwd_store *st, int max, int max_inflight, rwd_redis_cb *cb, void *arg)
 {
     char n[16], bound[16];
-    const char *argv[] = {st->jobs, st->processing, st->pending, n, bound};
+    const char *argv[] = {st->jobs, st->processing, st->pending, st->instances,
+                          n,        bound,          st->instance};
 
     snprintf(n, sizeof(n), "%d", max);
     snprintf(bound, sizeof(bound), "%d", max_inflight);
-    return rwd_redis_eval(st->block, &s_take, cb, arg, 3, 5, argv, NULL);
+    return rwd_redis_eval(st->block, &s_take, cb, arg, 4, 7, argv, NULL);
 }
 
 int rwd_store_wait(struct rwd_store *st, int timeout_s, rwd_redis_cb *cb, void *arg)

@@ -433,7 +433,12 @@ static bool account_status(struct rwd_submit *s, const struct rwd_http_result *r
         return true;
     }
     if (status == 402) {
-        int64_t wait = rwd_backoff_ms(++s->credit_probes, CREDIT_BASE_MS, CREDIT_CAP_MS);
+        int64_t wait;
+
+        /* answers to requests sent together count as one probe */
+        if (s->pause != P_CREDIT || rwd_now_ms() >= s->hold_until)
+            s->credit_probes++;
+        wait = rwd_backoff_ms(s->credit_probes, CREDIT_BASE_MS, CREDIT_CAP_MS);
 
         log_warnx("submit: Runware says the account has no balance left (HTTP 402 %s): intake "
                   "paused; trying again in %lld s",
@@ -568,7 +573,7 @@ static void on_checked(struct batch *b, const struct rwd_http_result *res)
         } else if (known < 0) {
             if (t->attempts > 0)
                 rwd_metrics.submit_unknown_resent++;
-            log_debug("task %s: Runware does not know it; sending it", t->uuid);
+            log_info("task %s: Runware does not know it; sending it", t->uuid);
             if (t->s->draining) {
                 task_free(t);
             } else if (t->attempts > t->s->cfg->submit_retries) {
@@ -831,6 +836,7 @@ void rwd_submit_reload(struct rwd_submit *s)
     log_info("submit: reloaded; trying Runware again");
     s->hold_until = 0;
     clear_pause(s);
+    evtimer_del(s->flush_ev); /* it may wait for the end of a hold */
     flush_soon(s);
 }
 

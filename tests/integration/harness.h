@@ -55,7 +55,7 @@ struct it_env {
     char tag[16];
     struct it_env *owner, *peer;
     bool finished;
-    char rw_names[4][40]; /* log file stems of successive runwared runs */
+    char rw_names[8][40]; /* log file stems of successive runwared runs */
 };
 
 struct it_record {

@@ -40,6 +40,8 @@ static const struct opt_def opt_table[] = {
      "listen address (127.0.0.1:8490; port 0 picks one)"},
     {"api-key", OT_STRING, 1, 255, OFF(api_key), "KEY", "the one valid API key (sim-key)"},
     {"delay-ms", OT_LONG, 0, 3600000, OFF(delay_ms), "N", "acceptance to first image (50)"},
+    {"answer-delay-ms", OT_LONG, 0, 600000, OFF(answer_delay_ms), "N",
+     "time taken to answer a POST, after its tasks are accepted (0)"},
     {"jitter-ms", OT_LONG, 0, 3600000, OFF(jitter_ms), "N", "random extra time per image (50)"},
     {"seed", OT_U64, 0, 0, OFF(seed), "N", "PRNG seed for faults and random values (time)"},
     {"fail-500", OT_RATE, 0, 0, OFF(rates.fail_500), "R", "fraction of POSTs answered 500"},

@@ -37,6 +37,7 @@ struct sim_opts {
     int listen_port;
     char api_key[256];
     long delay_ms;
+    long answer_delay_ms; /* before answering a POST, as a loaded API takes its time */
     long jitter_ms;
     uint64_t seed;
     bool seed_given;

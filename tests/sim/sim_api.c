@@ -9,6 +9,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <event2/http.h>
 
 #include "rw_uuid.h"
@@ -25,6 +26,7 @@ struct api_call {
     int ok;              /* tasks that succeeded (acknowledged, polled, generated) */
     int gen_failed;      /* sync tasks whose generation failed */
     bool reset;          /* close the connection instead of answering (fault reset_after) */
+    struct event *later; /* answer_delay_ms: the answer waits for this timer */
     struct api_call *prev, *next;
 };
 
@@ -49,6 +51,8 @@ static void call_free(struct api_call *call)
 {
     if (!call)
         return;
+    if (call->later)
+        event_free(call->later);
     json_object_put(call->resp);
     free(call);
 }
@@ -134,6 +138,24 @@ static void call_finish(struct api_call *call)
     call_unlink(sim, call);
     sim_reply_json(sim, call->req, status, call->resp, true);
     call_free(call);
+}
+
+static void on_answer_due(evutil_socket_t fd, short what, void *arg)
+{
+    call_finish(arg);
+}
+
+/* Answers now, or after answer_delay_ms (the call stays pending meanwhile). */
+static void call_done(struct api_call *call)
+{
+    struct sim *sim = call->sim;
+    struct timeval tv = {sim->opt.answer_delay_ms / 1000, (sim->opt.answer_delay_ms % 1000) * 1000};
+
+    if (sim->opt.answer_delay_ms <= 0 ||
+        !(call->later = evtimer_new(sim->base, on_answer_due, call)) ||
+        evtimer_add(call->later, &tv) != 0) {
+        call_finish(call);
+    }
 }
 
 void sim_api_shutdown(struct sim *sim)
@@ -422,7 +444,7 @@ static void on_sync_done(struct sim *sim, void *arg, struct sim_task *task)
     else
         call->ok++;
     if (--call->waiting == 0)
-        call_finish(call);
+        call_done(call);
 }
 
 static void do_inference(struct api_call *call, json_object *task)
@@ -624,7 +646,7 @@ void sim_api_handle(struct sim *sim, struct evhttp_request *req)
         }
     }
     if (--call->waiting == 0)
-        call_finish(call);
+        call_done(call);
     call = NULL;
     goto done;
 

@@ -196,7 +196,31 @@ static void test_error_for_record(void)
     json_object_put(copy);
 }
 
+static void test_not_found_table(void)
+{
+    static const struct {
+        const char *err;
+        bool want;
+    } t[] = {
+        {"{\"code\":\"taskNotFound\",\"taskUUID\":\"x\"}", true},
+        {"{\"code\":\"TASK_NOT_FOUND\"}", false}, /* underscores: not the same word */
+        {"{\"code\":\"notfound\"}", true},
+        {"{\"code\":\"timeoutProvider\"}", false},
+        {"{\"code\":404}", false},
+        {"{\"message\":\"taskNotFound\"}", false},
+    };
+
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        json_object *e = json_tokener_parse(t[i].err);
+
+        RWT_CHECK(e != NULL);
+        RWT_CHECK_INT(rw_error_is_not_found(e), t[i].want);
+        json_object_put(e);
+    }
+}
+
 static const struct rwt_case cases[] = {
+    {"not_found_table", test_not_found_table},
     {"shapes_table", test_shapes_table},
     {"rejects_table", test_rejects_table},
     {"not_nul_terminated", test_not_nul_terminated},
