@@ -154,6 +154,8 @@ static void on_settled(redisReply *reply, void *arg)
     struct timeval tv = rwd_tv_ms(SETTLE_WAIT_MS);
 
     if (reply && reply->type != REDIS_REPLY_ERROR) {
+        if (t->tail && reply->type == REDIS_REPLY_INTEGER && reply->integer == RWD_DONE_COMPLETE)
+            rwd_metrics.records[RWD_REC_ERROR]++;
         task_free(t);
         return;
     }
@@ -215,7 +217,7 @@ static void finish_one(struct task *t, const char *code, const char *msg)
 }
 
 /* A transient failure: queue again after a backoff, or give up after submit_retries. */
-static void retry(struct task *t, const char *why)
+static void retry(struct task *t, enum rwd_retry_reason reason, const char *why)
 {
     struct rwd_submit *s = t->s;
 
@@ -227,7 +229,7 @@ static void retry(struct task *t, const char *why)
         finish_one(t, RW_E_SUBMIT_FAILED, msg);
         return;
     }
-    rwd_metrics.submit_retries++;
+    rwd_metrics_retry(reason);
     t->state = T_DELAYED;
     t->due_ms = rwd_now_ms() + rwd_backoff_ms(t->attempts, RETRY_BASE_MS, RETRY_CAP_MS);
     TAILQ_INSERT_TAIL(&s->delayed, t, entry);
@@ -329,6 +331,8 @@ static void on_response(const struct rwd_http_result *res, void *arg)
 
     s->requests--;
     LIST_REMOVE(b, entry);
+    if (res->curl_code == 0)
+        rwd_metrics_observe(&rwd_metrics.submit_latency, res->seconds);
     overloaded(s, res->status);
     if (res->curl_code != 0 || transient_status(res->status)) {
         if (res->curl_code != 0)
@@ -337,7 +341,11 @@ static void on_response(const struct rwd_http_result *res, void *arg)
             snprintf(why, sizeof(why), "HTTP %ld", res->status);
         log_warnx("submit: %zu tasks: %s", b->n, why);
         for (size_t i = 0; i < b->n; i++)
-            retry(b->tasks[i], why);
+            retry(b->tasks[i],
+                  res->curl_code != 0     ? RWD_RETRY_NETWORK
+                  : res->status == 429 ? RWD_RETRY_THROTTLED
+                                       : RWD_RETRY_SERVER,
+                  why);
         goto out;
     }
     if (rw_response_parse(res->body, res->len, &r, err, sizeof(err)) < 0) {
@@ -347,7 +355,7 @@ static void on_response(const struct rwd_http_result *res, void *arg)
             if (res->status >= 400)
                 finish_one(b->tasks[i], "invalidResponse", why);
             else
-                retry(b->tasks[i], why);
+                retry(b->tasks[i], RWD_RETRY_UNREADABLE, why);
         }
         goto out;
     }
@@ -366,7 +374,7 @@ static void on_response(const struct rwd_http_result *res, void *arg)
         } else {
             snprintf(why, sizeof(why), "HTTP %ld without an acknowledgement for the task",
                      res->status);
-            retry(t, why);
+            retry(t, RWD_RETRY_NO_ACK, why);
         }
     }
 out:
@@ -425,7 +433,7 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
         log_debug("submit: POST of %zu tasks, %zu bytes", b->n, off);
         if (rwd_http_post(s->http, s->cfg->api_url, body, off, on_response, b) < 0) {
             for (size_t i = 0; i < b->n; i++)
-                retry(b->tasks[i], "cannot start an HTTP request");
+                retry(b->tasks[i], RWD_RETRY_LOCAL, "cannot start an HTTP request");
             free(b);
             return;
         }
