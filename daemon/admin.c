@@ -223,7 +223,10 @@ fail:
 void rwd_admin_set_ready(struct rwd_admin *a, int ready)
 {
     a->ready = ready;
-    notify_status(a);
+    if (ready)
+        on_tick(-1, 0, a); /* the numbers now, not at the next tick */
+    else
+        notify_status(a);
 }
 
 void rwd_admin_set_paused(struct rwd_admin *a, const char *(*paused)(void *), void *arg)

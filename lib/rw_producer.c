@@ -173,9 +173,9 @@ int rw_producer_build(const char *job, size_t len, const char *result_list,
         fail(err, errlen, "the job must be a JSON object");
         goto out;
     }
-    task = root;
-    if (json_object_object_get_ex(root, "task", &task) &&
-        !json_object_is_type(task, json_type_object)) {
+    if (!json_object_object_get_ex(root, "task", &task)) {
+        task = root; /* a bare task */
+    } else if (!json_object_is_type(task, json_type_object)) {
         fail(err, errlen, "the envelope's \"task\" must be an object");
         goto out;
     }
