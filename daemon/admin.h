@@ -29,7 +29,8 @@ struct rwd_admin *rwd_admin_new(struct event_base *base, const struct rw_config 
 void rwd_admin_set_ready(struct rwd_admin *a, int ready);
 
 /* paused(arg) returns NULL while intake runs, else why it is paused (e.g. Runware refused the
- * API key); /readyz then answers 503 with that reason. Unset: never paused. */
+ * API key: plain text, no quotes or backslashes, it goes into JSON as it is); /readyz then
+ * answers 503 with that reason. Unset: never paused. */
 void rwd_admin_set_paused(struct rwd_admin *a, const char *(*paused)(void *), void *arg);
 
 void rwd_admin_free(struct rwd_admin *a);
