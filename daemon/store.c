@@ -201,8 +201,8 @@ struct rwd_store *rwd_store_new(struct rwd_redis *cmd, struct rwd_redis *block,
                                 const struct rw_config *cfg)
 {
     struct rwd_store *st = calloc(1, sizeof(*st));
-    static struct rwd_script *const all[] = {&s_recover,     &s_take,     &s_reject, &s_register,
-                                             &s_acked,       &s_complete, &s_secret, &s_claim,
+    static struct rwd_script *const all[] = {&s_recover,     &s_take,      &s_reject, &s_register,
+                                             &s_acked,       &s_complete,  &s_secret, &s_claim,
                                              &s_unsubmitted, &s_heartbeat, &s_stats};
 
     if (!st)

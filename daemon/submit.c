@@ -342,7 +342,7 @@ static void on_response(const struct rwd_http_result *res, void *arg)
         log_warnx("submit: %zu tasks: %s", b->n, why);
         for (size_t i = 0; i < b->n; i++)
             retry(b->tasks[i],
-                  res->curl_code != 0     ? RWD_RETRY_NETWORK
+                  res->curl_code != 0  ? RWD_RETRY_NETWORK
                   : res->status == 429 ? RWD_RETRY_THROTTLED
                                        : RWD_RETRY_SERVER,
                   why);

@@ -127,8 +127,8 @@ static void outage(int sig)
               "%s: %s should have survived the restart (appendonly); the test needs it", name, key);
     freeReplyObject(r);
     t = wait_health(&e, 200, 15000 * it_slow());
-    IT_EXPECT(t >= 0, "%s: /readyz should answer 200 again within %d ms of Redis coming back",
-              name, 15000 * it_slow());
+    IT_EXPECT(t >= 0, "%s: /readyz should answer 200 again within %d ms of Redis coming back", name,
+              15000 * it_slow());
     printf("%s: redis-server back after %.3f s; runwared healthy %.3f s later\n", name,
            (double)(up_at - down_at) / 1000.0, (double)t / 1000.0);
 
