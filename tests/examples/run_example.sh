@@ -27,32 +27,42 @@ free_port() { # a port nobody listens on, from a random start
     while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
     echo "$p"
 }
-wait_for() { # wait_for SECONDS COMMAND...
-    local t=$(($1 * 10))
-    shift
+
+wait_up() { # wait_up SECONDS PID COMMAND...: 0 once COMMAND succeeds, 1 if PID exits or time's up
+    local t=$(($1 * 10)) pid=$2
+    shift 2
     until "$@" >/dev/null 2>&1; do
+        kill -0 "$pid" 2>/dev/null || return 1
         t=$((t - 1))
         [ "$t" -gt 0 ] || return 1
         sleep 0.1
     done
 }
 
-redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" \
-    >"$work/redis.log" 2>&1 &
-pids+=($!)
-wait_for 10 redis-cli -p "$redis_port" ping || fail "redis-server did not start"
+# Ports are picked free but may be taken by a parallel test before the bind: retry then.
+for attempt in 1 2 3 4 5; do
+    redis_port=$(free_port)
+    redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" \
+        >"$work/redis.log" 2>&1 &
+    redis_pid=$!
+    wait_up 10 "$redis_pid" redis-cli -p "$redis_port" ping && break
+    kill "$redis_pid" 2>/dev/null || true
+    [ "$attempt" = 5 ] && fail "redis-server did not start"
+done
+pids+=($redis_pid)
 
 "$sim" --listen 127.0.0.1:0 --api-key example-key --delay-ms 20 --jitter-ms 30 \
     >"$work/sim.log" 2>&1 &
-pids+=($!)
-wait_for 10 grep -q "listening on" "$work/sim.log" || fail "runware-sim did not start"
+sim_pid=$!
+pids+=($sim_pid)
+wait_up 10 "$sim_pid" grep -q "listening on" "$work/sim.log" || fail "runware-sim did not start"
 sim_addr=$(sed -n 's/.*listening on //p' "$work/sim.log" | head -n 1)
 
-listen_port=$(free_port)
-admin_port=$(free_port)
-[ "$admin_port" = "$listen_port" ] && admin_port=$((listen_port + 1))
-cat >"$work/runwared.conf" <<CONF
+for attempt in 1 2 3 4 5; do
+    listen_port=$(free_port)
+    admin_port=$(free_port)
+    [ "$admin_port" = "$listen_port" ] && admin_port=$((listen_port + 1))
+    cat >"$work/runwared.conf" <<CONF
 redis_url = redis://127.0.0.1:$redis_port/0
 api_url = http://$sim_addr/v1
 listen = 127.0.0.1:$listen_port
@@ -60,10 +70,15 @@ admin_listen = 127.0.0.1:$admin_port
 key_prefix = ex
 model_spec = $src/conf/flux-1-dev-srpo.schema.json
 CONF
-RUNWARE_API_KEY=example-key "$runwared" -c "$work/runwared.conf" 2>"$work/runwared.log" &
-rw_pid=$!
+    RUNWARE_API_KEY=example-key "$runwared" -c "$work/runwared.conf" 2>"$work/runwared.log" &
+    rw_pid=$!
+    wait_up 15 "$rw_pid" curl -sf "http://127.0.0.1:$admin_port/readyz" && break
+    kill "$rw_pid" 2>/dev/null || true
+    wait "$rw_pid" 2>/dev/null || true
+    grep -q "Address already in use" "$work/runwared.log" && [ "$attempt" -lt 5 ] ||
+        fail "runwared did not get ready"
+done
 pids+=($rw_pid)
-wait_for 15 curl -sf "http://127.0.0.1:$admin_port/readyz" || fail "runwared did not get ready"
 
 export REDIS_URL="redis://127.0.0.1:$redis_port/0" REDIS_HOST=127.0.0.1 REDIS_PORT=$redis_port
 export RUNWARE_PREFIX=ex WAIT_SECONDS=60
