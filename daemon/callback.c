@@ -1,4 +1,4 @@
-/* The HTTP listener: Runware's webhook callbacks, /healthz and /metrics.
+/* The HTTP listener: Runware's webhook callbacks (/metrics, /healthz and /readyz are admin.c's).
  *
  * POST <public_url>/callback/<taskUUID>?token=<hmac>: the token is checked first (401), the body
  * parsed (400), then every item or error is handed to the store, and the answer waits for Redis:
@@ -202,23 +202,6 @@ out:
     rw_response_clear(&r);
 }
 
-static void serve_metrics(struct rwd_callback *cb, struct evhttp_request *req)
-{
-    struct evbuffer *b = evbuffer_new();
-
-    if (!b) {
-        evhttp_send_error(req, 503, "out of memory");
-        return;
-    }
-    rwd_metrics_render(b);
-    if (cb->gauges)
-        cb->gauges(b, cb->gauges_arg);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      "text/plain; version=0.0.4");
-    evhttp_send_reply(req, 200, "OK", b);
-    evbuffer_free(b);
-}
-
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct rwd_callback *cb = arg;
@@ -226,17 +209,6 @@ static void on_request(struct evhttp_request *req, void *arg)
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     char uuid[RW_UUID_LEN + 1], token[RW_TOKEN_LEN + 1];
 
-    if (strcmp(uri, "/healthz") == 0 && cmd == EVHTTP_REQ_GET) {
-        if (cb->ready && rwd_store_ready(cb->st))
-            reply_text(req, 200, "OK", "{\"status\":\"ok\"}");
-        else
-            reply_text(req, 503, "Service Unavailable", "{\"status\":\"unavailable\"}");
-        return;
-    }
-    if (strcmp(uri, "/metrics") == 0 && cmd == EVHTTP_REQ_GET) {
-        serve_metrics(cb, req);
-        return;
-    }
     if (rw_webhook_parse(uri, uuid, token) < 0) {
         reply_text(req, 404, "Not Found", "{\"error\":\"not found\"}");
         return;

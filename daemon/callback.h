@@ -1,4 +1,4 @@
-/* The HTTP listener: Runware's webhook callbacks, /healthz and /metrics. */
+/* The HTTP listener: Runware's webhook callbacks. */
 #ifndef RWD_CALLBACK_H
 #define RWD_CALLBACK_H
 

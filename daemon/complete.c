@@ -1,27 +1,82 @@
-/* Results into the store: one item, or a task's errors, from a callback or a poll. */
+/* Results into the store: one item, or a task's errors, from a callback or a poll. Counts what
+ * the store's answer says happened (images, spend, records by status, job latency) before the
+ * caller sees the answer. */
 #include "complete.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "rw_record.h"
 #include "rw_response.h"
 #include "util.h"
+
+/* One store call in flight: the caller's callback, and what to count when it is answered. */
+struct done_ctx {
+    rwd_redis_cb *cb;
+    void *arg;
+    int is_item;
+    double cost; /* the item's "cost", 0 without one */
+};
+
+static void on_done(redisReply *reply, void *arg)
+{
+    struct done_ctx *c = arg;
+    redisReply *r = reply;
+
+    /* a completion comes as {2, takenAt}: the caller sees the 2, as from rwd_store_complete */
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[0]->type == REDIS_REPLY_INTEGER) {
+        if (r->element[1]->type == REDIS_REPLY_INTEGER && r->element[1]->integer > 0)
+            rwd_metrics_observe(&rwd_metrics.job_latency,
+                                (rwd_now_ms() - r->element[1]->integer) / 1000.0);
+        r = r->element[0];
+    }
+    if (r && r->type == REDIS_REPLY_INTEGER) {
+        if (c->is_item && (r->integer == RWD_DONE_PARTIAL || r->integer == RWD_DONE_COMPLETE)) {
+            rwd_metrics.images++;
+            rwd_metrics.cost_usd += c->cost;
+        }
+        if (r->integer == RWD_DONE_COMPLETE)
+            rwd_metrics.records[c->is_item ? RWD_REC_SUCCESS : RWD_REC_ERROR]++;
+    }
+    c->cb(r, c->arg);
+    free(c);
+}
+
+static struct done_ctx *done_ctx(rwd_redis_cb *cb, void *arg, int is_item)
+{
+    struct done_ctx *c = calloc(1, sizeof(*c));
+
+    if (c) {
+        c->cb = cb;
+        c->arg = arg;
+        c->is_item = is_item;
+    }
+    return c;
+}
 
 int rwd_complete_item(struct rwd_store *st, const char *uuid, json_object *item, rwd_redis_cb *cb,
                       void *arg)
 {
     const char *img = rw_item_image_uuid(item), *json;
+    struct done_ctx *c = NULL;
+    json_object *cost;
     char *tail = NULL;
     int rc = -1;
 
-    if (!img)
+    if (!img || !(c = done_ctx(cb, arg, 1)))
         return -1;
+    if (json_object_object_get_ex(item, "cost", &cost) &&
+        (json_object_is_type(cost, json_type_double) || json_object_is_type(cost, json_type_int)))
+        c->cost = json_object_get_double(cost);
     json_object_object_del(item, "status");
     json = json_object_to_json_string_ext(item,
                                           JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
     if (json && (tail = rw_record_tail(NULL, rwd_now_ms())))
-        rc = rwd_store_complete(st, uuid, img, json, strlen(json), tail, cb, arg);
+        rc = rwd_store_complete_timed(st, uuid, img, json, strlen(json), tail, on_done, c);
+    if (rc < 0)
+        free(c);
     free(tail);
     return rc;
 }
@@ -30,11 +85,12 @@ int rwd_complete_errors(struct rwd_store *st, const char *uuid, json_object *err
                         rwd_redis_cb *cb, void *arg)
 {
     json_object *copy = json_object_new_array();
+    struct done_ctx *c = NULL;
     char *tail = NULL;
     int rc = -1;
 
-    if (!copy)
-        return -1;
+    if (!copy || !(c = done_ctx(cb, arg, 0)))
+        goto out;
     for (size_t i = 0; i < json_object_array_length(errors); i++) {
         json_object *e = rw_error_for_record(json_object_array_get_idx(errors, i));
 
@@ -44,8 +100,10 @@ int rwd_complete_errors(struct rwd_store *st, const char *uuid, json_object *err
         }
     }
     if ((tail = rw_record_tail(copy, rwd_now_ms())))
-        rc = rwd_store_complete(st, uuid, NULL, NULL, 0, tail, cb, arg);
+        rc = rwd_store_complete_timed(st, uuid, NULL, NULL, 0, tail, on_done, c);
 out:
+    if (rc < 0)
+        free(c);
     free(tail);
     json_object_put(copy);
     return rc;

@@ -89,6 +89,8 @@ static void on_rejected(redisReply *reply, void *arg)
         log_warnx("task %s: the job left the processing list meanwhile; its record is left to "
                   "whoever has it now",
                   c->uuid);
+    else
+        rwd_metrics.records[RWD_REC_ERROR]++;
     job_done(c);
 }
 

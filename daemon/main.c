@@ -1,6 +1,7 @@
 /* runwared: options, configuration, wiring of the stages, signals, run, teardown. */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <event2/event.h>
 #include <openssl/rand.h>
 
+#include "admin.h"
 #include "callback.h"
 #include "http_client.h"
 #include "intake.h"
@@ -40,6 +42,7 @@ struct rwd {
     struct rwd_submit *submit;
     struct rwd_intake *intake;
     struct rwd_callback *callback;
+    struct rwd_admin *admin;
     struct rwd_reconcile *reconcile;
     struct event *sigterm, *sigint, *sighup, *grace;
     const char *conf_path;
@@ -47,14 +50,56 @@ struct rwd {
     int debug; /* -d: debug level whatever log_level says */
 };
 
-static void usage(void)
+/* --help on standard output (exit 0), or a usage error on standard error (exit 2). */
+static void usage(int ok)
 {
-    fprintf(stderr, "usage: runwared [-dtV] [-c file]\n"
-                    "  -c file  configuration (default " DEFAULT_CONFIG ")\n"
-                    "  -t       check the configuration (and the files it names), then exit\n"
-                    "  -d       log at debug level\n"
-                    "  -V       print the version\n");
-    exit(2);
+    fprintf(ok ? stdout : stderr,
+            "usage: runwared [-d] [-c FILE]\n"
+            "       runwared --check-config [-c FILE]\n"
+            "       runwared --version | --help\n"
+            "Turns a Redis list into a reliable pipeline to Runware's image API; runs in the\n"
+            "foreground and logs to standard error.\n"
+            "  -c, --config FILE    configuration (default " DEFAULT_CONFIG ")\n"
+            "  -t, --check-config   check the configuration and the files it names, print\n"
+            "                       \"configuration OK\" or every problem as file:line: message,\n"
+            "                       then exit (0 when OK)\n"
+            "  -d, --debug          log at debug level, whatever log_level says\n"
+            "  -V, --version        print the version and exit\n"
+            "  -h, --help           print this help and exit\n"
+            "See runwared(8) and runwared.conf(5).\n");
+    exit(ok ? 0 : 2);
+}
+
+/* The line of path on which key is set, 0 if none: to point --check-config at it. */
+static int line_of_key(const char *path, const char *key)
+{
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    size_t klen = strlen(key);
+    int n = 0, found = 0;
+
+    if (!f)
+        return 0;
+    while (!found && fgets(line, sizeof(line), f)) {
+        const char *p = line + strspn(line, " \t");
+
+        n++;
+        if (strncmp(p, key, klen) == 0 && strchr(" \t=", p[klen]))
+            found = n;
+    }
+    fclose(f);
+    return found;
+}
+
+/* Prints `conf:line: key: message` (no line when the key is not in the file). */
+static void problem(const char *conf, const char *key, const char *msg)
+{
+    int line = line_of_key(conf, key);
+
+    if (line)
+        fprintf(stderr, "%s:%d: %s: %s\n", conf, line, key, msg);
+    else
+        fprintf(stderr, "%s: %s: %s\n", conf, key, msg);
 }
 
 /* Reads a small file whole, trailing whitespace removed. Returns NULL with errno set. */
@@ -178,8 +223,9 @@ static int loopback_url(const char *url)
 static void became_ready(struct rwd *d)
 {
     rwd_callback_set_ready(d->callback, 1);
+    rwd_admin_set_ready(d->admin, 1);
     rwd_intake_start(d->intake);
-    rwd_notify("READY=1\nSTATUS=serving");
+    rwd_notify("READY=1");
     log_info("ready: taking jobs from %s:jobs, callbacks at %s/callback/", d->cfg.key_prefix,
              d->cfg.public_url);
 }
@@ -228,8 +274,8 @@ static void on_cmd_lost(void *arg)
     struct rwd *d = arg;
 
     rwd_callback_set_ready(d->callback, 0);
+    rwd_admin_set_ready(d->admin, 0);
     rwd_intake_lost(d->intake);
-    rwd_notify("STATUS=Redis connection lost; reconnecting");
 }
 
 static void on_block_ready(void *arg)
@@ -278,26 +324,11 @@ static void on_stop_signal(evutil_socket_t sig, short what, void *arg)
     d->stopping = 1;
     log_info("%s: stopping: no new jobs; settling the requests in flight", strsignal(sig));
     rwd_notify("STOPPING=1");
+    rwd_admin_set_ready(d->admin, 0);
     rwd_intake_stop(d->intake);
     rwd_reconcile_stop(d->reconcile);
     evtimer_add(d->grace, &tv);
     rwd_submit_drain(d->submit, on_drained, d);
-}
-
-static void gauges(struct evbuffer *out, void *arg)
-{
-    struct rwd *d = arg;
-
-    evbuffer_add_printf(out,
-                        "# HELP runwared_tasks_in_hand Tasks taken and not yet acknowledged.\n"
-                        "# TYPE runwared_tasks_in_hand gauge\nrunwared_tasks_in_hand %zu\n"
-                        "# HELP runwared_submit_requests_in_flight POSTs awaiting an answer.\n"
-                        "# TYPE runwared_submit_requests_in_flight gauge\n"
-                        "runwared_submit_requests_in_flight %zu\n"
-                        "# HELP runwared_redis_connected 1 when Redis is connected.\n"
-                        "# TYPE runwared_redis_connected gauge\nrunwared_redis_connected %d\n",
-                        rwd_submit_count(d->submit) + rwd_intake_busy(d->intake),
-                        rwd_http_inflight(d->http), rwd_store_ready(d->store));
 }
 
 /* Keys whose new value needs a restart: the connections, names and listener they shape are
@@ -388,6 +419,12 @@ done:
     rwd_notify("READY=1");
 }
 
+/* For /readyz: why intake is paused, or NULL. */
+static const char *intake_paused(void *submit)
+{
+    return rwd_submit_paused(submit);
+}
+
 static void setup(struct rwd *d, const char *api_key)
 {
     struct rw_redis_addr addr = {0};
@@ -415,8 +452,14 @@ static void setup(struct rwd *d, const char *api_key)
         fatalx("out of memory");
     if (!(d->callback = rwd_callback_new(d->base, &d->cfg, d->store, &d->secret)))
         exit(1);
+    {
+        struct rwd_admin_deps deps = {d->store, d->submit, d->intake, d->http};
+
+        if (!(d->admin = rwd_admin_new(d->base, &d->cfg, &deps)))
+            exit(1);
+    }
     rwd_submit_set_room_cb(d->submit, rwd_intake_room, d->intake);
-    rwd_callback_set_gauges(d->callback, gauges, d);
+    rwd_admin_set_paused(d->admin, intake_paused, d->submit);
     rwd_redis_set_handlers(d->rcmd, on_cmd_ready, on_cmd_lost, d);
     rwd_redis_set_handlers(d->rblock, on_block_ready, on_block_lost, d);
 
@@ -436,6 +479,7 @@ static void teardown(struct rwd *d)
      * with that while it still exists. Then the stages, in reverse order of setup. */
     rwd_redis_free(d->rblock);
     rwd_redis_free(d->rcmd);
+    rwd_admin_free(d->admin);
     rwd_callback_free(d->callback);
     rwd_reconcile_free(d->reconcile);
     rwd_intake_free(d->intake);
@@ -463,11 +507,15 @@ static void teardown(struct rwd *d)
 int main(int argc, char **argv)
 {
     static struct rwd d;
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'}, {"check-config", no_argument, NULL, 't'},
+        {"debug", no_argument, NULL, 'd'},        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
     const char *conf = DEFAULT_CONFIG;
     char err[8192], *api_key;
-    int ch, test_only = 0, debug = 0;
+    int ch, test_only = 0, debug = 0, problems = 0;
 
-    while ((ch = getopt(argc, argv, "c:dtVh")) != -1) {
+    while ((ch = getopt_long(argc, argv, "c:dtVh", longopts, NULL)) != -1) {
         switch (ch) {
         case 'c':
             conf = optarg;
@@ -481,12 +529,15 @@ int main(int argc, char **argv)
         case 'V':
             printf("runwared %s\n", RWD_VERSION);
             return 0;
+        case 'h':
+            usage(1);
+            break;
         default:
-            usage();
+            usage(0);
         }
     }
     if (optind != argc)
-        usage();
+        usage(0);
 
     d.conf_path = conf;
     d.debug = debug;
@@ -500,13 +551,46 @@ int main(int argc, char **argv)
         return 1;
     }
     log_setlevel(debug ? RW_LOG_DEBUG : d.cfg.log_level);
-    if (d.cfg.model_spec && !(d.schema = rw_schema_load(d.cfg.model_spec, err, sizeof(err))))
-        fatalx("model_spec: %s", err);
-    if (!(api_key = load_api_key(&d.cfg, err, sizeof(err))))
-        fatalx("%s", err);
+    if (d.cfg.model_spec && !(d.schema = rw_schema_load(d.cfg.model_spec, err, sizeof(err)))) {
+        if (!test_only)
+            fatalx("model_spec: %s", err);
+        problem(conf, "model_spec", err);
+        problems++;
+    }
+    if (test_only && d.cfg.webhook_secret_file) {
+        size_t len;
+        char *sec = read_trimmed(d.cfg.webhook_secret_file, &len);
+
+        if (!sec || len < RW_SECRET_MIN) {
+            snprintf(err, sizeof(err), "%s: %s", d.cfg.webhook_secret_file,
+                     sec ? "a secret needs at least 16 bytes" : strerror(errno));
+            problem(conf, "webhook_secret_file", err);
+            problems++;
+        }
+        if (sec)
+            explicit_bzero(sec, len);
+        free(sec);
+    }
+    if (test_only && strcmp(d.cfg.admin_listen, d.cfg.listen) == 0) {
+        problem(conf, "admin_listen", "must differ from listen");
+        problems++;
+    }
+    if (!(api_key = load_api_key(&d.cfg, err, sizeof(err)))) {
+        if (!test_only)
+            fatalx("%s", err);
+        problem(conf, d.cfg.api_key_file ? "api_key_file" : "api key", err);
+        problems++;
+    }
+    if (problems) {
+        if (api_key)
+            explicit_bzero(api_key, strlen(api_key));
+        free(api_key);
+        teardown(&d);
+        return 1;
+    }
     load_secret_file(&d);
     if (test_only) {
-        printf("%s: configuration OK\n", conf);
+        puts("configuration OK");
         explicit_bzero(api_key, strlen(api_key));
         free(api_key);
         teardown(&d);

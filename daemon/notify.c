@@ -1,4 +1,6 @@
-/* systemd notifications (READY, STATUS, STOPPING, WATCHDOG) over $NOTIFY_SOCKET, no libsystemd. */
+/* systemd notifications (READY, STATUS, STOPPING, WATCHDOG) over $NOTIFY_SOCKET, no libsystemd.
+ * The watchdog pings come from a timer of the event loop at half of WATCHDOG_USEC, so a loop
+ * that stops turning stops them. */
 #include "notify.h"
 
 #include <stddef.h>
@@ -23,7 +25,7 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 
 int rwd_notify_init(struct event_base *base)
 {
-    const char *path = getenv("NOTIFY_SOCKET"), *wd = getenv("WATCHDOG_USEC");
+    const char *path = getenv("NOTIFY_SOCKET"), *wd = getenv("WATCHDOG_USEC"), *pid;
     size_t len;
 
     if (!path || !*path)
@@ -44,6 +46,10 @@ int rwd_notify_init(struct event_base *base)
         log_warn("notify socket");
         return -1;
     }
+    /* WATCHDOG_PID, when set, names the process systemd watches: not us after a fork/exec */
+    pid = getenv("WATCHDOG_PID");
+    if (pid && *pid && strtol(pid, NULL, 10) != (long)getpid())
+        wd = NULL;
     if (wd && strtoull(wd, NULL, 10) > 0) {
         unsigned long long half = strtoull(wd, NULL, 10) / 2;
         struct timeval tv = {half / 1000000, half % 1000000};

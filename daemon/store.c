@@ -97,7 +97,8 @@ static struct rwd_script s_unsubmitted = {
            "return out\n"};
 
 /* KEYS: task, seen, items, pending, submitting, default results.
- * ARGV: uuid, imageUUID ('' = error), item, tail, done ttl.
+ * ARGV: uuid, imageUUID ('' = error), item, tail, done ttl, timed ('1': answer a completion with
+ * {2, takenAt} instead of 2).
  * The record is head ++ items joined by ',' ++ tail (see rw_record.h); the task then becomes a
  * tombstone (state done) that absorbs late and repeated callbacks until it expires. */
 static struct rwd_script s_complete = {
@@ -114,6 +115,7 @@ static struct rwd_script s_complete = {
         "    return 1\n"
         "  end\n"
         "end\n"
+        "local taken = tonumber(redis.call('HGET', KEYS[1], 'takenAt')) or 0\n"
         "local items = redis.call('LRANGE', KEYS[3], 0, -1)\n"
         "local rec = redis.call('HGET', KEYS[1], 'head') .. table.concat(items, ',') .. ARGV[4]\n"
         "local list = redis.call('HGET', KEYS[1], 'list')\n"
@@ -125,6 +127,7 @@ static struct rwd_script s_complete = {
         "redis.call('ZREM', KEYS[4], ARGV[1])\n"
         "if tonumber(ARGV[5]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[5])\n"
         "else redis.call('DEL', KEYS[1]) end\n"
+        "if ARGV[6] == '1' then return {2, taken} end\n"
         "return 2\n"};
 
 /* KEYS: secret. ARGV: candidate. */
@@ -196,22 +199,32 @@ static struct rwd_script s_heartbeat = {
            "out[1] = table.concat(said, ', ')\n"
            "return out\n"};
 
+/* KEYS: jobs, pending, dead, instances. ARGV: adopt_after ms. Jobs queued, tasks pending,
+ * dead letters, instances whose heartbeat is younger than adopt_after (on Redis's clock). */
+static struct rwd_script s_stats = {
+    .name = "stats",
+    .src = "local t = redis.call('TIME')\n"
+           "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+           "return {redis.call('LLEN', KEYS[1]), redis.call('ZCARD', KEYS[2]),\n"
+           "        redis.call('LLEN', KEYS[3]),\n"
+           "        redis.call('ZCOUNT', KEYS[4], now - tonumber(ARGV[1]), '+inf')}\n"};
+
 struct rwd_store {
     struct rwd_redis *cmd, *block;
     const char *prefix, *instance;
-    char done_ttl[16];
+    char done_ttl[16], adopt_after[24];
     char jobs[KEYLEN], results[KEYLEN], processing[KEYLEN], submitting[KEYLEN], pending[KEYLEN],
         secret[KEYLEN], task_prefix[KEYLEN], instances[KEYLEN], processing_prefix[KEYLEN],
-        submitting_prefix[KEYLEN];
+        submitting_prefix[KEYLEN], dead[KEYLEN];
 };
 
 struct rwd_store *rwd_store_new(struct rwd_redis *cmd, struct rwd_redis *block,
                                 const struct rw_config *cfg)
 {
     struct rwd_store *st = calloc(1, sizeof(*st));
-    static struct rwd_script *const all[] = {&s_recover,     &s_take,     &s_reject, &s_register,
-                                             &s_acked,       &s_complete, &s_secret, &s_claim,
-                                             &s_unsubmitted, &s_heartbeat};
+    static struct rwd_script *const all[] = {&s_recover,     &s_take,      &s_reject, &s_register,
+                                             &s_acked,       &s_complete,  &s_secret, &s_claim,
+                                             &s_unsubmitted, &s_heartbeat, &s_stats};
 
     if (!st)
         return NULL;
@@ -222,6 +235,7 @@ struct rwd_store *rwd_store_new(struct rwd_redis *cmd, struct rwd_redis *block,
     st->prefix = cfg->key_prefix;
     st->instance = cfg->instance_id;
     snprintf(st->done_ttl, sizeof(st->done_ttl), "%d", cfg->done_ttl);
+    snprintf(st->adopt_after, sizeof(st->adopt_after), "%lld", (long long)cfg->adopt_after * 1000);
     if (rw_key(st->jobs, KEYLEN, st->prefix, RW_KEY_JOBS, NULL) < 0 ||
         rw_key(st->results, KEYLEN, st->prefix, RW_KEY_RESULTS, NULL) < 0 ||
         rw_key(st->processing, KEYLEN, st->prefix, RW_KEY_PROCESSING, cfg->instance_id) < 0 ||
@@ -231,7 +245,8 @@ struct rwd_store *rwd_store_new(struct rwd_redis *cmd, struct rwd_redis *block,
         rw_key(st->processing_prefix, KEYLEN, st->prefix, RW_KEY_PROCESSING, "") < 0 ||
         rw_key(st->submitting_prefix, KEYLEN, st->prefix, RW_KEY_SUBMITTING, "") < 0 ||
         rw_key(st->pending, KEYLEN, st->prefix, RW_KEY_PENDING, NULL) < 0 ||
-        rw_key(st->secret, KEYLEN, st->prefix, RW_KEY_SECRET, NULL) < 0) {
+        rw_key(st->secret, KEYLEN, st->prefix, RW_KEY_SECRET, NULL) < 0 ||
+        rw_key(st->dead, KEYLEN, st->prefix, RW_KEY_DEAD, NULL) < 0) {
         free(st);
         return NULL;
     }
@@ -325,9 +340,9 @@ int rwd_store_unsubmitted(struct rwd_store *st, rwd_redis_cb *cb, void *arg)
     return rwd_redis_eval(st->cmd, &s_unsubmitted, cb, arg, 1, 2, argv, NULL);
 }
 
-int rwd_store_complete(struct rwd_store *st, const char *uuid, const char *image_uuid,
-                       const char *item, size_t itemlen, const char *tail, rwd_redis_cb *cb,
-                       void *arg)
+static int complete(struct rwd_store *st, const char *uuid, const char *image_uuid,
+                    const char *item, size_t itemlen, const char *tail, const char *timed,
+                    rwd_redis_cb *cb, void *arg)
 {
     char task[KEYLEN], seen[KEYLEN], items[KEYLEN];
     const char *argv[] = {task,
@@ -340,16 +355,31 @@ int rwd_store_complete(struct rwd_store *st, const char *uuid, const char *image
                           image_uuid ? image_uuid : "",
                           item ? item : "",
                           tail,
-                          st->done_ttl};
-    size_t lens[11];
+                          st->done_ttl,
+                          timed};
+    size_t lens[12];
 
     if (rw_key(task, KEYLEN, st->prefix, RW_KEY_TASK, uuid) < 0 ||
         rw_key(seen, KEYLEN, st->prefix, RW_KEY_TASK_SEEN, uuid) < 0 ||
         rw_key(items, KEYLEN, st->prefix, RW_KEY_TASK_ITEMS, uuid) < 0)
         return -1;
-    for (int i = 0; i < 11; i++)
+    for (int i = 0; i < 12; i++)
         lens[i] = i == 8 ? (item ? itemlen : 0) : strlen(argv[i]);
-    return rwd_redis_eval(st->cmd, &s_complete, cb, arg, 6, 11, argv, lens);
+    return rwd_redis_eval(st->cmd, &s_complete, cb, arg, 6, 12, argv, lens);
+}
+
+int rwd_store_complete(struct rwd_store *st, const char *uuid, const char *image_uuid,
+                       const char *item, size_t itemlen, const char *tail, rwd_redis_cb *cb,
+                       void *arg)
+{
+    return complete(st, uuid, image_uuid, item, itemlen, tail, "0", cb, arg);
+}
+
+int rwd_store_complete_timed(struct rwd_store *st, const char *uuid, const char *image_uuid,
+                             const char *item, size_t itemlen, const char *tail, rwd_redis_cb *cb,
+                             void *arg)
+{
+    return complete(st, uuid, image_uuid, item, itemlen, tail, "1", cb, arg);
 }
 
 int rwd_store_secret(struct rwd_store *st, const char *candidate, rwd_redis_cb *cb, void *arg)
@@ -382,4 +412,11 @@ int rwd_store_heartbeat(struct rwd_store *st, int adopt_after_s, rwd_redis_cb *c
 
     snprintf(after, sizeof(after), "%lld", (long long)adopt_after_s * 1000);
     return rwd_redis_eval(st->cmd, &s_heartbeat, cb, arg, 3, 8, argv, NULL);
+}
+
+int rwd_store_stats(struct rwd_store *st, rwd_redis_cb *cb, void *arg)
+{
+    const char *argv[] = {st->jobs, st->pending, st->dead, st->instances, st->adopt_after};
+
+    return rwd_redis_eval(st->cmd, &s_stats, cb, arg, 4, 5, argv, NULL);
 }

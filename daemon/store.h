@@ -71,6 +71,12 @@ int rwd_store_complete(struct rwd_store *st, const char *uuid, const char *image
                        const char *item, size_t itemlen, const char *tail, rwd_redis_cb *cb,
                        void *arg);
 
+/* The same, except that a completion is answered {2, takenAt ms} (an array) rather than 2, for
+ * the job latency metric. */
+int rwd_store_complete_timed(struct rwd_store *st, const char *uuid, const char *image_uuid,
+                             const char *item, size_t itemlen, const char *tail, rwd_redis_cb *cb,
+                             void *arg);
+
 /* Stores candidate as the shared webhook secret unless one exists. Reply: the secret in force. */
 int rwd_store_secret(struct rwd_store *st, const char *candidate, rwd_redis_cb *cb, void *arg);
 
@@ -86,6 +92,10 @@ int rwd_store_claim_due(struct rwd_store *st, int64_t now_ms, int max, int64_t q
  * (their jobs are queued again; their registered tasks become this instance's). Reply: a summary
  * of what was adopted ('' for nothing), then uuid, body pairs of the tasks to submit. */
 int rwd_store_heartbeat(struct rwd_store *st, int adopt_after_s, rwd_redis_cb *cb, void *arg);
+
+/* Reply: array of 4 integers: jobs queued, tasks pending (registered, not complete, all
+ * instances), dead letters, live instances (a heartbeat within adopt_after). */
+int rwd_store_stats(struct rwd_store *st, rwd_redis_cb *cb, void *arg);
 
 /* Is the command connection usable? */
 int rwd_store_ready(const struct rwd_store *st);

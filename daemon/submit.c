@@ -186,6 +186,8 @@ static void on_settled(redisReply *reply, void *arg)
     struct timeval tv = rwd_tv_ms(SETTLE_WAIT_MS);
 
     if (reply && reply->type != REDIS_REPLY_ERROR) {
+        if (t->tail && reply->type == REDIS_REPLY_INTEGER && reply->integer == RWD_DONE_COMPLETE)
+            rwd_metrics.records[RWD_REC_ERROR]++;
         task_free(t);
         return;
     }
@@ -264,7 +266,7 @@ static void arm_delay(struct rwd_submit *s, int64_t due_ms)
 
 /* Runware said no, for now: queue again after a backoff, or give up after submit_retries. While
  * draining, the task is let go instead; it stays registered for the next start. */
-static void retry(struct task *t, const char *why)
+static void retry(struct task *t, enum rwd_retry_reason reason, const char *why)
 {
     struct rwd_submit *s = t->s;
 
@@ -280,7 +282,7 @@ static void retry(struct task *t, const char *why)
         finish_one(t, RW_E_SUBMIT_FAILED, msg);
         return;
     }
-    rwd_metrics.submit_retries++;
+    rwd_metrics_retry(reason);
     t->state = T_DELAYED;
     t->due_ms = rwd_now_ms() + rwd_backoff_ms(t->attempts, RETRY_BASE_MS, RETRY_CAP_MS);
     TAILQ_INSERT_TAIL(&s->delayed, t, entry);
@@ -381,6 +383,10 @@ static void set_pause(struct rwd_submit *s, enum pause p, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(s->pause_why, sizeof(s->pause_why), fmt, ap);
     va_end(ap);
+    /* plain text: it goes into /readyz's JSON and STATUS= as it is (Runware chose the code) */
+    for (char *c = s->pause_why; *c; c++)
+        if (*c == '"' || *c == '\\' || (unsigned char)*c < ' ' || *c == 0x7f)
+            *c = '?';
     snprintf(status, sizeof(status), "STATUS=intake paused: %s", s->pause_why);
     rwd_notify(status);
 }
@@ -605,7 +611,11 @@ static void on_submitted(struct batch *b, const struct rwd_http_result *res)
         log_warnx("submit: %zu tasks: %s", b->n, why);
         for (size_t i = 0; i < b->n; i++) {
             if (res->curl_code ? never_sent(res->curl_code) : failed_status(res->status))
-                retry(b->tasks[i], why);
+                retry(b->tasks[i],
+                      res->curl_code != 0  ? RWD_RETRY_NETWORK
+                      : res->status == 429 ? RWD_RETRY_THROTTLED
+                                           : RWD_RETRY_SERVER,
+                      why);
             else
                 check(b->tasks[i], why);
         }
@@ -652,6 +662,8 @@ static void on_response(const struct rwd_http_result *res, void *arg)
 
     s->requests--;
     LIST_REMOVE(b, entry);
+    if (res->curl_code == 0 && !b->check)
+        rwd_metrics_observe(&rwd_metrics.submit_latency, res->seconds);
     if (res->curl_code == 0 && account_status(s, res)) {
         log_info("submit: %zu tasks held (%s)", b->n, s->pause_why);
         if (s->draining) {
@@ -726,7 +738,7 @@ static int send_batch(struct rwd_submit *s, struct task_list *list, bool check_o
             if (check_only)
                 check_again(b->tasks[i], "cannot start an HTTP request");
             else
-                retry(b->tasks[i], "cannot start an HTTP request");
+                retry(b->tasks[i], RWD_RETRY_LOCAL, "cannot start an HTTP request");
         }
         free(b);
         return 0;

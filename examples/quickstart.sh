@@ -36,6 +36,7 @@ redis_port=$(free_port 16379)
 sim_port=$(free_port 18490)
 listen_port=$(free_port 18480)
 [ "$listen_port" = "$sim_port" ] && listen_port=$(free_port $((sim_port + 1)))
+admin_port=$(free_port 19464)
 
 echo "== starting redis-server on $redis_port"
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" \
@@ -53,6 +54,7 @@ cat >"$work/runwared.conf" <<CONF
 redis_url = redis://127.0.0.1:$redis_port/0
 api_url = http://127.0.0.1:$sim_port/v1
 listen = 127.0.0.1:$listen_port
+admin_listen = 127.0.0.1:$admin_port
 CONF
 if [ -f "$RW_TOP/conf/flux-1-dev-srpo.schema.json" ]; then
     echo "model_spec = $RW_TOP/conf/flux-1-dev-srpo.schema.json" >>"$work/runwared.conf"
@@ -62,7 +64,7 @@ echo "== starting runwared (config: $work/runwared.conf)"
 RUNWARE_API_KEY=demo-key "$RW_TOP/build/daemon/runwared" -c "$work/runwared.conf" \
     2>"$work/runwared.log" &
 pids+=($!)
-wait_for 10 curl -sf "http://127.0.0.1:$listen_port/healthz"
+wait_for 10 curl -sf "http://127.0.0.1:$admin_port/readyz"
 
 echo "== enqueueing $(wc -l <"$RW_TOP/examples/jobs.jsonl") sample jobs on runware:jobs"
 while IFS= read -r job; do
@@ -82,5 +84,9 @@ done
 for _ in $(seq "$expect_thumbs"); do
     redis-cli -p "$redis_port" --raw BRPOP demo:thumbnails 30 | sed -n 2p | show
 done
+echo "== runwarectl stats"
+"$RW_TOP/build/daemon/runwarectl" -c "$work/runwared.conf" stats | sed 's/^/  /'
+echo "== a few lines of http://127.0.0.1:$admin_port/metrics"
+curl -sf "http://127.0.0.1:$admin_port/metrics" | grep -E '^runwared_(jobs_completed|images|spend)' | sed 's/^/  /'
 echo "== done; runwared's log:"
 sed 's/^/  /' "$work/runwared.log"

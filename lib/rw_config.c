@@ -58,6 +58,7 @@ static const struct rw_cfg_key rw_cfg_keys[] = {
     RW_STR(api_url, RW_CFG_URL, "https://api.runware.ai/v1", .flags = 0),
     RW_STR(api_key_file, RW_CFG_PATH, NULL, .flags = 0),
     RW_STR(listen, RW_CFG_HOSTPORT, "127.0.0.1:8480", .flags = 0),
+    RW_STR(admin_listen, RW_CFG_HOSTPORT, "127.0.0.1:9464", .flags = 0),
     RW_STR(public_url, RW_CFG_URL, NULL, .flags = RW_CFG_F_BASE_URL),
     RW_STR(key_prefix, RW_CFG_STRING, "runware", .min = 1, .max = 64, .charset = RW_NAME_CHARS),
     RW_STR(webhook_secret_file, RW_CFG_PATH, NULL, .flags = 0),

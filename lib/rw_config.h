@@ -11,6 +11,7 @@ struct rw_config {
     char *api_url;             /* Runware endpoint, default https://api.runware.ai/v1 */
     char *api_key_file;        /* file holding the API key; NULL: env RUNWARE_API_KEY */
     char *listen;              /* host:port of the callback listener */
+    char *admin_listen;        /* host:port of /metrics, /healthz, /readyz */
     char *public_url;          /* base URL Runware reaches the listener at; default from listen */
     char *key_prefix;          /* prefix of every Redis key, default "runware" */
     char *webhook_secret_file; /* NULL: shared random secret kept in Redis (SET NX) */

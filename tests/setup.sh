@@ -2,7 +2,7 @@
 # Debian 12 packages only; needs root (or sudo) the first time.
 
 RW_PACKAGES="build-essential cmake pkg-config libevent-dev libcurl4-openssl-dev libjson-c-dev
-libhiredis-dev libssl-dev redis-server redis-tools curl"
+libhiredis-dev libssl-dev redis-server redis-tools curl python3-redis systemd man-db"
 
 rw_install_deps() {
     local missing="" p
@@ -10,6 +10,8 @@ rw_install_deps() {
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
             missing="$missing $p"
     done
+    # the Node.js example needs node and npm: Debian's packages unless some other node is there
+    command -v node >/dev/null && command -v npm >/dev/null || missing="$missing nodejs npm"
     [ -z "$missing" ] && return 0
     echo "installing:$missing"
     local sudo=""

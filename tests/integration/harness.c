@@ -325,9 +325,11 @@ void it_env_init(struct it_env *e, const char *prefix)
     e->redis_port = it_spare_port();
     e->sim_port = it_spare_port();
     e->rw_port = it_spare_port();
-    if (e->redis_port <= 0 || e->sim_port <= 0 || e->rw_port <= 0)
+    e->admin_port = it_spare_port();
+    if (e->redis_port <= 0 || e->sim_port <= 0 || e->rw_port <= 0 || e->admin_port <= 0)
         it_die(e, "no spare ports");
     snprintf(e->rw_url, sizeof(e->rw_url), "http://127.0.0.1:%d", e->rw_port);
+    snprintf(e->admin_url, sizeof(e->admin_url), "http://127.0.0.1:%d", e->admin_port);
     set_rw_names(e);
 }
 
@@ -348,9 +350,11 @@ void it_env_peer(struct it_env *peer, struct it_env *e, const char *tag)
     peer->sim_port = e->sim_port;
     snprintf(peer->sim_url, sizeof(peer->sim_url), "%s", e->sim_url);
     peer->rw_port = it_spare_port();
-    if (peer->rw_port <= 0)
+    peer->admin_port = it_spare_port();
+    if (peer->rw_port <= 0 || peer->admin_port <= 0)
         it_die(e, "no spare port");
     snprintf(peer->rw_url, sizeof(peer->rw_url), "http://127.0.0.1:%d", peer->rw_port);
+    snprintf(peer->admin_url, sizeof(peer->admin_url), "http://127.0.0.1:%d", peer->admin_port);
     set_rw_names(peer);
     peer->owner = e;
     e->peer = peer;
@@ -649,7 +653,7 @@ static void load_secret_from_redis(struct it_env *e)
 }
 
 /* Starts runwared on e->conf_path (a restart writes its logs to fresh files) and waits for its
- * /healthz; then loads the webhook secret when runwared keeps it in Redis. */
+ * /readyz; then loads the webhook secret when runwared keeps it in Redis. */
 static void rw_spawn(struct it_env *e)
 {
     if (e->rw_runs >= (int)(sizeof(e->rw_names) / sizeof(e->rw_names[0])))
@@ -657,7 +661,7 @@ static void rw_spawn(struct it_env *e)
     char *argv[] = {(char *)it_bin_runwared(), "-c", e->conf_path, NULL};
     it_spawn(e, &e->rw, e->rw_names[e->rw_runs], argv);
     e->rw_runs++;
-    char *url = it_fmt("%s/healthz", e->rw_url);
+    char *url = it_fmt("%s/readyz", e->admin_url);
     int64_t deadline = it_now_ms() + 10000 * it_slow();
     long code = 0;
     for (;;) {
@@ -701,21 +705,22 @@ void it_rw_start(struct it_env *e, const char *extra)
         it_write_file(e, "webhook.secret", st, secretfile);
         free(st);
     }
-    char *conf = it_fmt("# written by the integration harness\n"
-                        "redis_url = redis://127.0.0.1:%d/0\n"
-                        "api_url = %s/v1\n"
-                        "api_key_file = %s\n"
-                        "listen = 127.0.0.1:%d\n"
-                        "key_prefix = %s\n"
-                        "instance_id = %s\n"
-                        "log_level = %s\n"
-                        "%s%s%s"
-                        "%s",
-                        e->redis_port, e->sim_url, keyfile, e->rw_port, e->prefix, e->instance,
-                        getenv("RW_IT_LOG_LEVEL") ? getenv("RW_IT_LOG_LEVEL") : "debug",
-                        e->secret_in_file ? "webhook_secret_file = " : "",
-                        e->secret_in_file ? secretfile : "", e->secret_in_file ? "\n" : "",
-                        extra ? extra : "");
+    char *conf = it_fmt(
+        "# written by the integration harness\n"
+        "redis_url = redis://127.0.0.1:%d/0\n"
+        "api_url = %s/v1\n"
+        "api_key_file = %s\n"
+        "listen = 127.0.0.1:%d\n"
+        "admin_listen = 127.0.0.1:%d\n"
+        "key_prefix = %s\n"
+        "instance_id = %s\n"
+        "log_level = %s\n"
+        "%s%s%s"
+        "%s",
+        e->redis_port, e->sim_url, keyfile, e->rw_port, e->admin_port, e->prefix, e->instance,
+        getenv("RW_IT_LOG_LEVEL") ? getenv("RW_IT_LOG_LEVEL") : "debug",
+        e->secret_in_file ? "webhook_secret_file = " : "", e->secret_in_file ? secretfile : "",
+        e->secret_in_file ? "\n" : "", extra ? extra : "");
     it_write_file(e, confname, conf, e->conf_path);
     free(conf);
     free(confname);
@@ -746,7 +751,7 @@ void it_rw_restart(struct it_env *e)
 
 long it_rw_health(struct it_env *e)
 {
-    char *url = it_fmt("%s/healthz", e->rw_url);
+    char *url = it_fmt("%s/readyz", e->admin_url);
     long code = it_http("GET", url, NULL, 0, NULL, 1000);
     free(url);
     return code;

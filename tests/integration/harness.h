@@ -41,9 +41,10 @@ struct it_env {
     size_t secret_len;
     bool secret_in_file; /* write webhook_secret_file instead of letting runwared keep one */
     bool redis_persist;  /* redis-server with appendonly yes, appendfsync always */
-    int redis_port, sim_port, rw_port;
-    char sim_url[64]; /* http://127.0.0.1:<sim_port> */
-    char rw_url[64];  /* http://127.0.0.1:<rw_port> */
+    int redis_port, sim_port, rw_port, admin_port;
+    char sim_url[64];   /* http://127.0.0.1:<sim_port> */
+    char rw_url[64];    /* http://127.0.0.1:<rw_port> */
+    char admin_url[64]; /* http://127.0.0.1:<admin_port>: /metrics, /healthz, /readyz */
     char conf_path[PATH_MAX];
     struct it_proc redis, sim, rw;
     int rw_runs;      /* runwared processes started so far */
@@ -107,7 +108,8 @@ void it_redis_restart(struct it_env *e);
  * finishes the peer first (it_env_finish(peer) may also be called before). */
 void it_env_peer(struct it_env *peer, struct it_env *e, const char *tag);
 
-/* GET /healthz of the current runwared: the status code, 0 if it did not answer. */
+/* GET /readyz of the current runwared (its admin listener): the status code, 0 if it did not
+ * answer. */
 long it_rw_health(struct it_env *e);
 
 /* Starts runware-sim with the fixed options plus `extra` (NULL-terminated, may be NULL), waits
@@ -115,7 +117,7 @@ long it_rw_health(struct it_env *e);
 void it_sim_start(struct it_env *e, const char *const *extra);
 
 /* Writes the config (all required keys, log_level debug, plus `extra` lines verbatim, may be
- * NULL), starts runwared and waits for /healthz 200. Afterwards loads the webhook secret. */
+ * NULL), starts runwared and waits for /readyz 200. Afterwards loads the webhook secret. */
 void it_rw_start(struct it_env *e, const char *extra);
 
 /* Stops runwared with SIGTERM; expects exit status 0 within the deadline. */

@@ -412,11 +412,11 @@ static void test_metrics(void)
     tok[0] = tok[0] == 'a' ? 'b' : 'a';
     post_expect(&e, u1, tok, "{}", 401, "a wrong token");
 
-    url = it_fmt("%s/healthz", e.rw_url);
+    url = it_fmt("%s/healthz", e.admin_url);
     long code = it_http("GET", url, NULL, 0, NULL, 5000);
     IT_EXPECT(code == 200, "GET /healthz -> %ld, expected 200", code);
     free(url);
-    url = it_fmt("%s/metrics", e.rw_url);
+    url = it_fmt("%s/metrics", e.admin_url);
     code = it_http("GET", url, NULL, 0, &text, 5000);
     IT_EXPECT(code == 200 && text, "GET /metrics -> %ld, expected 200", code);
     static const struct {

@@ -372,6 +372,16 @@ static void test_account_pauses(void)
     it_batch_push(&e, &b1, 0);
     it_sleep_ms(2000);
     IT_EXPECT(records_now(&e, &b1) == 0, "no job may fail while the key is refused");
+    {
+        char *url = it_fmt("%s/readyz", e.admin_url), *body = NULL;
+        long st = it_http("GET", url, NULL, 0, &body, 5000);
+
+        IT_EXPECT(st == 503 && body && strstr(body, "refuses the API key"),
+                  "/readyz should say 503 with the reason while the key is refused: %ld %s", st,
+                  body ? body : "");
+        free(body);
+        free(url);
+    }
     IT_EXPECT(it_llen(&e, "pause:jobs") >= 30 - 8 - 4,
               "intake should stop at the first 401 (jobs left: %lld)", it_llen(&e, "pause:jobs"));
     /* a configuration with an error is refused as a whole */

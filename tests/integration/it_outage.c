@@ -13,7 +13,7 @@
 
 #define OTHER     "outage:other"
 #define DOWN_MS   2000 /* how long Redis stays away */
-#define HEALTH_MS 5000 /* /healthz must follow Redis within this (times it_slow) */
+#define HEALTH_MS 5000 /* /readyz must follow Redis within this (times it_slow) */
 
 /* Waits until the sim has accepted `tasks` tasks in all and runwared has noted every
  * acknowledgement (its submitting set is empty). */
@@ -39,7 +39,7 @@ static void wait_all_acked(struct it_env *e, long long tasks)
     }
 }
 
-/* Polls /healthz until it answers `want`; returns the ms it took, or -1 past the deadline. */
+/* Polls /readyz until it answers `want`; returns the ms it took, or -1 past the deadline. */
 static int64_t wait_health(struct it_env *e, long want, int timeout_ms)
 {
     int64_t t0 = it_now_ms();
@@ -83,7 +83,7 @@ static void outage(int sig)
            "delivered\n",
            name, sig, (double)(down_at - t0) / 1000.0, delivered, b1.images);
     int64_t t = wait_health(&e, 503, HEALTH_MS * it_slow());
-    IT_EXPECT(t >= 0, "%s: /healthz should answer 503 within %d ms of Redis going away", name,
+    IT_EXPECT(t >= 0, "%s: /readyz should answer 503 within %d ms of Redis going away", name,
               HEALTH_MS * it_slow());
 
     /* a callback now cannot be recorded: 503, so that Runware retries */
@@ -115,7 +115,7 @@ static void outage(int sig)
               "%s: no callback reached runwared while Redis was away; the sim delay is too short "
               "for this machine",
               name);
-    IT_EXPECT(it_rw_health(&e) == 503, "%s: /healthz should still answer 503 while Redis is away",
+    IT_EXPECT(it_rw_health(&e) == 503, "%s: /readyz should still answer 503 while Redis is away",
               name);
 
     it_redis_restart(&e);
@@ -127,8 +127,8 @@ static void outage(int sig)
               "%s: %s should have survived the restart (appendonly); the test needs it", name, key);
     freeReplyObject(r);
     t = wait_health(&e, 200, 15000 * it_slow());
-    IT_EXPECT(t >= 0, "%s: /healthz should answer 200 again within %d ms of Redis coming back",
-              name, 15000 * it_slow());
+    IT_EXPECT(t >= 0, "%s: /readyz should answer 200 again within %d ms of Redis coming back", name,
+              15000 * it_slow());
     printf("%s: redis-server back after %.3f s; runwared healthy %.3f s later\n", name,
            (double)(up_at - down_at) / 1000.0, (double)t / 1000.0);
 
@@ -200,7 +200,7 @@ static void test_intake_crash(void)
     it_redis_restart(&e);
     int64_t t = wait_health(&e, 200, 15000 * it_slow());
     IT_EXPECT(t >= 0,
-              "intake_crash: /healthz should answer 200 again within %d ms of Redis "
+              "intake_crash: /readyz should answer 200 again within %d ms of Redis "
               "coming back",
               15000 * it_slow());
     size_t got = it_collect(&e, b.lists, 2, (size_t)b.njobs, 20000 * it_slow(), &recs);

@@ -10,6 +10,7 @@
     "api_url = https://api.runware.ai/v1\n"                                                        \
     "api_key_file = \n"                                                                            \
     "listen = 127.0.0.1:8480\n"                                                                    \
+    "admin_listen = 127.0.0.1:9464\n"                                                              \
     "public_url = \n"                                                                              \
     "key_prefix = runware\n"                                                                       \
     "webhook_secret_file = \n"                                                                     \
@@ -39,6 +40,7 @@ static void test_defaults(void)
     RWT_CHECK_STR(c.api_url, "https://api.runware.ai/v1");
     RWT_CHECK(c.api_key_file == NULL);
     RWT_CHECK_STR(c.listen, "127.0.0.1:8480");
+    RWT_CHECK_STR(c.admin_listen, "127.0.0.1:9464");
     RWT_CHECK(c.public_url == NULL);
     RWT_CHECK_STR(c.key_prefix, "runware");
     RWT_CHECK(c.webhook_secret_file == NULL);
@@ -438,12 +440,13 @@ static void test_shipped_conf(void)
         }
     }
     fclose(f);
-    RWT_CHECK_INT(documented, 22);
+    RWT_CHECK_INT(documented, 23);
     RWT_CHECK_INT(rw_config_parse(&d, uncommented, "uncommented", err, sizeof(err)), 0);
     RWT_CHECK_STR(err, "");
     RWT_CHECK_STR(d.redis_url, c.redis_url);
     RWT_CHECK_STR(d.api_url, c.api_url);
     RWT_CHECK_STR(d.listen, c.listen);
+    RWT_CHECK_STR(d.admin_listen, c.admin_listen);
     RWT_CHECK_STR(d.key_prefix, c.key_prefix);
     RWT_CHECK_INT(d.log_level, c.log_level);
     RWT_CHECK_INT(d.submit_batch, c.submit_batch);
