@@ -285,8 +285,8 @@ static void test_survivor_finishes(void)
 }
 
 /* SIGTERM under load: exit 0 within shutdown_timeout (runwared stops taking jobs and settles only
- * the requests in flight); a restart finishes everything. The sim answers slowly enough (a 3%
- * chance of a lost answer and request_timeout_ms 2 s) that requests are in flight at the stop. */
+ * the requests in flight); a restart finishes everything. The sim takes 400 ms to answer a POST,
+ * so requests are in flight at the stop, and loses 3% of its answers. */
 static void test_sigterm_under_load(void)
 {
     struct it_env e;
@@ -296,12 +296,12 @@ static void test_sigterm_under_load(void)
 
     it_env_init(&e, "term");
     it_redis_start(&e);
-    const char *sim[] = {"--delay-ms", "100",           "--jitter-ms", "300", "--seed",
-                         "67",         "--reset-after", "0.03",        NULL};
+    const char *sim[] = {"--delay-ms",    "100",  "--jitter-ms",       "300", "--seed", "67",
+                         "--reset-after", "0.03", "--answer-delay-ms", "400", NULL};
     it_sim_start(&e, sim);
     it_rw_start(&e, "callback_timeout = 1\nsubmit_batch = 2\nmax_requests = 2\n"
                     "shutdown_timeout = 3\nrequest_timeout_ms = 2000\n");
-    it_batch_make(&e, &b, 300, 0, "term", OTHER, 512);
+    it_batch_make(&e, &b, 120, 0, "term", OTHER, 512);
     t0 = it_now_ms();
     it_batch_push(&e, &b, 50);
     it_collect(&e, b.lists, 2, (size_t)b.njobs / 3, 30000 * it_slow(), &recs);
