@@ -69,13 +69,14 @@ static struct rwd_script s_register = {
            "redis.call('LREM', KEYS[3], 1, ARGV[7])\n"
            "return 1\n"};
 
-/* KEYS: task, submitting, pending. ARGV: uuid, now, first poll. The task is submitted: without
- * a result by its first poll time, reconcile asks Runware for it. */
+/* KEYS: task, submitting, pending. ARGV: uuid, now, first poll, attempts. The task is
+ * submitted: without a result by its first poll time, reconcile asks Runware for it. */
 static struct rwd_script s_acked = {
     .name = "acked",
     .src = "redis.call('SREM', KEYS[2], ARGV[1])\n"
            "if redis.call('HGET', KEYS[1], 'state') == 'queued' then\n"
-           "  redis.call('HSET', KEYS[1], 'state', 'submitted', 'submittedAt', ARGV[2])\n"
+           "  redis.call('HSET', KEYS[1], 'state', 'submitted', 'submittedAt', ARGV[2],\n"
+           "             'attempts', ARGV[4])\n"
            "  redis.call('HDEL', KEYS[1], 'body')\n"
            "  redis.call('ZADD', KEYS[3], 'XX', ARGV[3], ARGV[1])\n"
            "end\n"
@@ -321,16 +322,17 @@ int rwd_store_register(struct rwd_store *st, const char *uuid, const char *list,
 }
 
 int rwd_store_acked(struct rwd_store *st, const char *uuid, int64_t now_ms, int64_t poll_ms,
-                    rwd_redis_cb *cb, void *arg)
+                    int attempts, rwd_redis_cb *cb, void *arg)
 {
-    char task[KEYLEN], now[24], poll[24];
-    const char *argv[] = {task, st->submitting, st->pending, uuid, now, poll};
+    char task[KEYLEN], now[24], poll[24], tries[16];
+    const char *argv[] = {task, st->submitting, st->pending, uuid, now, poll, tries};
 
     if (rw_key(task, sizeof(task), st->prefix, RW_KEY_TASK, uuid) < 0)
         return -1;
     snprintf(now, sizeof(now), "%lld", (long long)now_ms);
     snprintf(poll, sizeof(poll), "%lld", (long long)poll_ms);
-    return rwd_redis_eval(st->cmd, &s_acked, cb, arg, 3, 6, argv, NULL);
+    snprintf(tries, sizeof(tries), "%d", attempts);
+    return rwd_redis_eval(st->cmd, &s_acked, cb, arg, 3, 7, argv, NULL);
 }
 
 int rwd_store_unsubmitted(struct rwd_store *st, rwd_redis_cb *cb, void *arg)

@@ -56,9 +56,10 @@ int rwd_store_register(struct rwd_store *st, const char *uuid, const char *list,
                        const char *head, int64_t taken_ms, const char *raw, size_t rawlen,
                        const char *body, size_t bodylen, rwd_redis_cb *cb, void *arg);
 
-/* Runware acknowledged the task: without a result at poll_ms, reconcile polls it. */
+/* Runware acknowledged the task (after `attempts` POSTs of it by this instance): without a
+ * result at poll_ms, reconcile polls it. */
 int rwd_store_acked(struct rwd_store *st, const char *uuid, int64_t now_ms, int64_t poll_ms,
-                    rwd_redis_cb *cb, void *arg);
+                    int attempts, rwd_redis_cb *cb, void *arg);
 
 /* Tasks this instance registered in a previous run and never saw acknowledged. Reply: flat
  * array uuid, body, uuid, body... */

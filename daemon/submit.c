@@ -214,7 +214,7 @@ static void settle(struct task *t)
         int64_t now = rwd_now_ms();
 
         rc = rwd_store_acked(t->s->st, t->uuid, now, now + t->s->cfg->callback_timeout * 1000LL,
-                             on_settled, t);
+                             t->attempts, on_settled, t);
     }
     if (rc < 0)
         on_settled(NULL, t);
