@@ -1384,3 +1384,35 @@ void it_batch_free(struct it_batch *b)
     free(b->jobs);
     b->jobs = NULL;
 }
+
+size_t it_batch_collect_all(struct it_env *e, struct it_batch *b, int stall_ms,
+                            struct it_records *recs)
+{
+    long long requests = -1;
+    int64_t last = it_now_ms();
+
+    while (recs->n < (size_t)b->njobs) {
+        size_t n = it_collect(e, b->lists, 2, (size_t)b->njobs - recs->n, 1000, recs);
+        json_object *st = it_sim_stats(e);
+        long long r = it_stat(st, "requests");
+
+        json_object_put(st);
+        if (n > 0 || r != requests)
+            last = it_now_ms();
+        requests = r;
+        if (it_now_ms() - last > stall_ms) {
+            IT_EXPECT(false, "no record and no request to the sim for %d ms; %zu of %d records",
+                      stall_ms, recs->n, b->njobs);
+            break;
+        }
+    }
+    return recs->n;
+}
+
+void it_batch_check_all(struct it_env *e, const struct it_batch *b, struct it_records *recs)
+{
+    it_batch_check(e, b, recs, false);
+    it_batch_expect_known(&b, 1, recs);
+    it_expect_no_more(e, b->lists, 2, 1500);
+    it_expect_quiescent(e);
+}

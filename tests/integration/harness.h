@@ -258,6 +258,16 @@ void it_batch_push(struct it_env *e, struct it_batch *b, int chunk);
 void it_batch_check(struct it_env *e, const struct it_batch *b, struct it_records *recs,
                     bool sim_once);
 
+/* Collects until every job of b has a record (counting those already in recs), failing the
+ * case after stall_ms with neither a new record nor a new request reaching the sim: retries
+ * back off, so a progress deadline suits better than one overall deadline. Returns recs->n. */
+size_t it_batch_collect_all(struct it_env *e, struct it_batch *b, int stall_ms,
+                            struct it_records *recs);
+
+/* it_batch_check (without sim_once), no record for anything else, none arriving after 1.5 s,
+ * and nothing left in the processing list, the submitting set or the pending set. */
+void it_batch_check_all(struct it_env *e, const struct it_batch *b, struct it_records *recs);
+
 /* Every record in recs answers a job of one of the batches. */
 void it_batch_expect_known(const struct it_batch *const *bs, size_t nb, struct it_records *recs);
 

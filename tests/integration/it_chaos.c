@@ -72,43 +72,6 @@ static void report(struct it_env *e, const char *name, const struct it_batch *b,
     json_object_put(st);
 }
 
-/* Exactly one correct record per job, none for anything else, nothing left behind. */
-static void batch_check(struct it_env *e, const struct it_batch *b, struct it_records *recs)
-{
-    it_batch_check(e, b, recs, false);
-    it_batch_expect_known(&b, 1, recs);
-    it_expect_no_more(e, b->lists, 2, 1500);
-    it_expect_quiescent(e);
-}
-
-/* Collects until every job has a record, failing after stall_ms without a new record or a new
- * request reaching the simulator (retries back off, so there is no one deadline). */
-static size_t collect_all(struct it_env *e, struct it_batch *b, int stall_ms,
-                          struct it_records *recs)
-{
-    size_t got = recs->n;
-    long long requests = -1;
-    int64_t last = it_now_ms();
-
-    while (got < (size_t)b->njobs) {
-        size_t n = it_collect(e, b->lists, 2, (size_t)b->njobs - got, 1000, recs);
-        json_object *st = it_sim_stats(e);
-        long long r = it_stat(st, "requests");
-
-        json_object_put(st);
-        if (n > 0 || r != requests)
-            last = it_now_ms();
-        got += n;
-        requests = r;
-        if (it_now_ms() - last > stall_ms) {
-            IT_EXPECT(false, "no record and no request to the sim for %d ms; %zu of %d records",
-                      stall_ms, got, b->njobs);
-            break;
-        }
-    }
-    return got;
-}
-
 /* The issue's mix: 10% HTTP 500, 5% 429, 25% dropped and 20% duplicated callbacks, half of them
  * bare items; and 5% of POSTs lost on the network (2% before Runware saw them, 3% after it took
  * the tasks), whose outcome runwared must settle with getResponse rather than by sending again. */
@@ -131,10 +94,10 @@ static void test_faulty_api(void)
     it_batch_make(&e, &b, 200, 0, "faulty", OTHER, 512);
     t0 = it_now_ms();
     it_batch_push(&e, &b, 20);
-    collect_all(&e, &b, 45000 * it_slow(), &recs);
+    it_batch_collect_all(&e, &b, 45000 * it_slow(), &recs);
     IT_EXPECT(recs.n == (size_t)b.njobs, "expected %d records, got %zu", b.njobs, recs.n);
     report(&e, "faulty_api", &b, &recs, t0, false);
-    batch_check(&e, &b, &recs);
+    it_batch_check_all(&e, &b, &recs);
 
     json_object *st = it_sim_stats(&e);
     json_object *by = it_jget(st, "requests_by_status");
@@ -182,10 +145,10 @@ static void test_kill_9_repeatedly(void)
         it_sleep_ms(200);
         it_rw_restart(&e);
     }
-    collect_all(&e, &b, 30000 * it_slow(), &recs);
+    it_batch_collect_all(&e, &b, 30000 * it_slow(), &recs);
     IT_EXPECT(recs.n == (size_t)b.njobs, "expected %d records, got %zu", b.njobs, recs.n);
     report(&e, "kill_9", &b, &recs, t0, false);
-    batch_check(&e, &b, &recs);
+    it_batch_check_all(&e, &b, &recs);
     it_env_finish(&e);
     it_records_free(&recs);
     it_batch_free(&b);
@@ -221,10 +184,10 @@ static void test_client_kill(void)
                   "CLIENT KILL should have closed runwared's two connections");
         freeReplyObject(r);
     }
-    collect_all(&e, &b, 30000 * it_slow(), &recs);
+    it_batch_collect_all(&e, &b, 30000 * it_slow(), &recs);
     IT_EXPECT(recs.n == (size_t)b.njobs, "expected %d records, got %zu", b.njobs, recs.n);
     report(&e, "client_kill", &b, &recs, t0, false);
-    batch_check(&e, &b, &recs);
+    it_batch_check_all(&e, &b, &recs);
     it_env_finish(&e);
     it_records_free(&recs);
     it_batch_free(&b);
@@ -258,10 +221,10 @@ static void test_survivor_finishes(void)
     it_collect(&a, b.lists, 2, (size_t)b.njobs / 4, 30000 * it_slow(), &recs);
     it_rw_kill(&peer);
     printf("survivor: the peer was killed with %zu records in\n", recs.n);
-    collect_all(&a, &b, 40000 * it_slow(), &recs);
+    it_batch_collect_all(&a, &b, 40000 * it_slow(), &recs);
     IT_EXPECT(recs.n == (size_t)b.njobs, "expected %d records, got %zu", b.njobs, recs.n);
     report(&a, "survivor", &b, &recs, t0, false);
-    batch_check(&a, &b, &recs);
+    it_batch_check_all(&a, &b, &recs);
     {
         char key[128];
         redisReply *r;
@@ -312,10 +275,10 @@ static void test_sigterm_under_load(void)
            (long long)took, recs.n);
     IT_EXPECT(took <= 3000 + 1500 * it_slow(), "runwared took %lld ms to stop", (long long)took);
     it_rw_restart(&e);
-    collect_all(&e, &b, 30000 * it_slow(), &recs);
+    it_batch_collect_all(&e, &b, 30000 * it_slow(), &recs);
     IT_EXPECT(recs.n == (size_t)b.njobs, "expected %d records, got %zu", b.njobs, recs.n);
     report(&e, "sigterm", &b, &recs, t0, false);
-    batch_check(&e, &b, &recs);
+    it_batch_check_all(&e, &b, &recs);
     it_env_finish(&e);
     it_records_free(&recs);
     it_batch_free(&b);

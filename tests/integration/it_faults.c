@@ -10,47 +10,11 @@
 
 #define OTHER "faults:other"
 
-/* Exactly one correct record per job, none for anything else, nothing left behind. */
-static void batch_check(struct it_env *e, const struct it_batch *b, struct it_records *recs)
-{
-    it_batch_check(e, b, recs, false);
-    it_batch_expect_known(&b, 1, recs);
-    it_expect_no_more(e, b->lists, 2, 1500);
-    it_expect_quiescent(e);
-}
-
 static json_object *print_stats(struct it_env *e, const char *name)
 {
     json_object *st = it_sim_stats(e);
     printf("%s: sim stats: %s\n", name, st ? json_object_to_json_string(st) : "(none)");
     return st;
-}
-
-/* Collects until every job has a record. Retries back off exponentially (up to ~36 s apart), so
- * instead of one deadline this fails after `stall_ms` without progress: no new record and no new
- * request reaching the sim. */
-static size_t collect_while_progressing(struct it_env *e, struct it_batch *b, int stall_ms,
-                                        struct it_records *recs)
-{
-    size_t got = 0;
-    long long requests = -1;
-    int64_t last = it_now_ms();
-    while (got < (size_t)b->njobs) {
-        size_t n = it_collect(e, b->lists, 2, (size_t)b->njobs - got, 2000, recs);
-        json_object *st = it_sim_stats(e);
-        long long r = it_stat(st, "requests");
-        json_object_put(st);
-        if (n > 0 || r != requests)
-            last = it_now_ms();
-        got += n;
-        requests = r;
-        if (it_now_ms() - last > stall_ms) {
-            IT_EXPECT(false, "no record and no request to the sim for %d ms; %zu of %d records",
-                      stall_ms, got, b->njobs);
-            break;
-        }
-    }
-    return got;
 }
 
 /* Submissions answered 500 or 429, callbacks repeated or sent as bare items. */
@@ -72,11 +36,11 @@ static void test_flaky_upstream(void)
 
     int64_t t0 = it_now_ms();
     it_batch_push(&e, &b, 10);
-    size_t got = collect_while_progressing(&e, &b, 45000 * it_slow(), &recs);
+    size_t got = it_batch_collect_all(&e, &b, 45000 * it_slow(), &recs);
     printf("flaky_upstream: %d jobs (%d images) -> %zu records in %.3f s\n", b.njobs, b.images, got,
            (double)(it_now_ms() - t0) / 1000.0);
     IT_EXPECT(got == (size_t)b.njobs, "expected %d records, got %zu", b.njobs, got);
-    batch_check(&e, &b, &recs);
+    it_batch_check_all(&e, &b, &recs);
 
     json_object *st = print_stats(&e, "flaky_upstream");
     json_object *by = it_jget(st, "requests_by_status");
@@ -111,7 +75,7 @@ static void test_dropped_callbacks(void)
     printf("dropped_callbacks: %d jobs (%d images) -> %zu records in %.3f s\n", b.njobs, b.images,
            got, (double)(it_now_ms() - t0) / 1000.0);
     IT_EXPECT(got == (size_t)b.njobs, "expected %d records, got %zu", b.njobs, got);
-    batch_check(&e, &b, &recs);
+    it_batch_check_all(&e, &b, &recs);
     json_object *st = print_stats(&e, "dropped_callbacks");
     IT_EXPECT(it_stat(st, "callbacks_dropped") > 0,
               "the sim should have dropped some callbacks (--drop-callback 0.3)");
@@ -153,7 +117,7 @@ static void restart_mid_flight(bool crash)
     printf("%s: %d jobs (%d images) -> %zu records in %.3f s\n", name, b.njobs, b.images, got,
            (double)(it_now_ms() - t0) / 1000.0);
     IT_EXPECT(got == (size_t)b.njobs, "%s: expected %d records, got %zu", name, b.njobs, got);
-    batch_check(&e, &b, &recs);
+    it_batch_check_all(&e, &b, &recs);
     json_object *st = print_stats(&e, name);
     IT_EXPECT(it_stat(st, "callback_failed_attempts") > 0,
               "%s: no callback failed while runwared was down, so the restart recovered nothing; "
