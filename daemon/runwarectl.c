@@ -166,6 +166,35 @@ static void print_errors(json_object *errors)
     }
 }
 
+/* Parses and validates a job, printing its problems (after "runwarectl: intro:" on standard
+ * error when intro is given). Returns EX_OK, EX_REFUSED or EX_USAGE_OR_IO (out of memory). */
+static int parse_job(const char *buf, size_t len, const struct rw_schema *schema, const char *intro)
+{
+    struct rw_job job;
+    json_object *errors = NULL;
+    int rc = EX_USAGE_OR_IO;
+
+    switch (rw_job_parse(buf, len, schema, &job, &errors)) {
+    case 0:
+        rc = EX_OK;
+        break;
+    case -1:
+        if (intro) {
+            fprintf(stderr, "runwarectl: %s:\n", intro);
+            fflush(stderr);
+        }
+        print_errors(errors);
+        rc = EX_REFUSED;
+        break;
+    default:
+        fprintf(stderr, "runwarectl: out of memory\n");
+        break;
+    }
+    rw_job_clear(&job);
+    json_object_put(errors);
+    return rc;
+}
+
 static int validate_usage(const char *why)
 {
     if (why)
@@ -178,8 +207,6 @@ static int cmd_validate(int argc, char **argv)
 {
     const char *spec = NULL, *file = NULL;
     struct rw_schema *schema = NULL;
-    struct rw_job job;
-    json_object *errors = NULL;
     char err[1024], *buf = NULL;
     size_t len = 0;
     int i, rc = EX_USAGE_OR_IO, opts = 1;
@@ -215,21 +242,8 @@ static int cmd_validate(int argc, char **argv)
     }
     if (!(buf = read_input(file, &len)))
         goto out;
-    switch (rw_job_parse(buf, len, schema, &job, &errors)) {
-    case 0:
+    if ((rc = parse_job(buf, len, schema, NULL)) == EX_OK)
         puts("valid");
-        rc = EX_OK;
-        break;
-    case -1:
-        print_errors(errors);
-        rc = EX_REFUSED;
-        break;
-    default:
-        fprintf(stderr, "runwarectl: out of memory\n");
-        break;
-    }
-    rw_job_clear(&job);
-    json_object_put(errors);
 out:
     free(buf);
     rw_schema_free(schema);
@@ -269,8 +283,6 @@ static struct rw_producer *connect_redis(void)
 static int check_job(const char *buf, size_t len)
 {
     struct rw_schema *schema = NULL;
-    struct rw_job job;
-    json_object *errors = NULL;
     char err[1024];
     int rc = EX_USAGE_OR_IO;
 
@@ -278,22 +290,7 @@ static int check_job(const char *buf, size_t len)
         fprintf(stderr, "runwarectl: model_spec: %s\n", err);
         return EX_USAGE_OR_IO;
     }
-    switch (rw_job_parse(buf, len, schema, &job, &errors)) {
-    case 0:
-        rc = EX_OK;
-        break;
-    case -1:
-        fprintf(stderr, "runwarectl: the job is invalid; not enqueued:\n");
-        fflush(stderr);
-        print_errors(errors);
-        rc = EX_REFUSED;
-        break;
-    default:
-        fprintf(stderr, "runwarectl: out of memory\n");
-        break;
-    }
-    rw_job_clear(&job);
-    json_object_put(errors);
+    rc = parse_job(buf, len, schema, "the job is invalid; not enqueued");
     rw_schema_free(schema);
     return rc;
 }
