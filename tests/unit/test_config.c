@@ -21,7 +21,11 @@
     "max_pending = 512\n"                                                                          \
     "submit_retries = 5\n"                                                                         \
     "request_timeout_ms = 30000\n"                                                                 \
-    "callback_max_bytes = 33554432\n"                                                              \
+    "max_callback_bytes = 33554432\n"                                                              \
+    "max_callback_connections = 1024\n"                                                            \
+    "callback_idle_timeout = 15\n"                                                                 \
+    "callback_request_timeout = 60\n"                                                              \
+    "max_job_bytes = 1048576\n"                                                                    \
     "done_ttl = 86400\n"                                                                           \
     "reconcile_after = 60\n"                                                                       \
     "task_timeout = 3600\n"                                                                        \
@@ -48,7 +52,11 @@ static void test_defaults(void)
     RWT_CHECK_INT(c.max_pending, 512);
     RWT_CHECK_INT(c.submit_retries, 5);
     RWT_CHECK_INT(c.request_timeout_ms, 30000);
-    RWT_CHECK_INT(c.callback_max_bytes, 33554432);
+    RWT_CHECK_INT(c.max_callback_bytes, 33554432);
+    RWT_CHECK_INT(c.max_callback_connections, 1024);
+    RWT_CHECK_INT(c.callback_idle_timeout, 15);
+    RWT_CHECK_INT(c.callback_request_timeout, 60);
+    RWT_CHECK_INT(c.max_job_bytes, 1048576);
     RWT_CHECK_INT(c.done_ttl, 86400);
     RWT_CHECK_INT(c.reconcile_after, 60);
     RWT_CHECK_INT(c.task_timeout, 3600);
@@ -137,7 +145,7 @@ static void test_values_table(void)
                         "max_pending = 100000\n"
                         "submit_retries = 0\n"
                         "request_timeout_ms = 100\n"
-                        "callback_max_bytes = 1073741824\n"
+                        "max_callback_bytes = 1073741824\n"
                         "done_ttl = 0\n"
                         "reconcile_after = 86400\n"
                         "task_timeout = 10\n"
@@ -157,7 +165,7 @@ static void test_values_table(void)
     RWT_CHECK_INT(c.max_pending, 100000);
     RWT_CHECK_INT(c.submit_retries, 0);
     RWT_CHECK_INT(c.request_timeout_ms, 100);
-    RWT_CHECK_INT(c.callback_max_bytes, 1073741824);
+    RWT_CHECK_INT(c.max_callback_bytes, 1073741824);
     RWT_CHECK_INT(c.done_ttl, 0);
     RWT_CHECK_INT(c.reconcile_after, 86400);
     RWT_CHECK_INT(c.task_timeout, 10);
@@ -207,8 +215,8 @@ static void test_errors_table(void)
         {"submit_retries = 101", "t.conf:1: submit_retries: 101 is out of range (expected 0..100)"},
         {"request_timeout_ms = 99",
          "t.conf:1: request_timeout_ms: 99 is out of range (expected 100..600000)"},
-        {"callback_max_bytes = 1023",
-         "t.conf:1: callback_max_bytes: 1023 is out of range (expected 1024..1073741824)"},
+        {"max_callback_bytes = 1023",
+         "t.conf:1: max_callback_bytes: 1023 is out of range (expected 1024..1073741824)"},
         {"done_ttl = 2592001", "t.conf:1: done_ttl: 2592001 is out of range (expected 0..2592000)"},
         {"reconcile_after = 0", "t.conf:1: reconcile_after: 0 is out of range (expected 1..86400)"},
         {"adopt_after = 9", "t.conf:1: adopt_after: 9 is out of range (expected 10..86400)"},
@@ -429,7 +437,7 @@ static void test_shipped_conf(void)
         }
     }
     fclose(f);
-    RWT_CHECK_INT(documented, 20);
+    RWT_CHECK_INT(documented, 24);
     RWT_CHECK_INT(rw_config_parse(&d, uncommented, "uncommented", err, sizeof(err)), 0);
     RWT_CHECK_STR(err, "");
     RWT_CHECK_STR(d.redis_url, c.redis_url);
@@ -442,7 +450,11 @@ static void test_shipped_conf(void)
     RWT_CHECK_INT(d.max_pending, c.max_pending);
     RWT_CHECK_INT(d.submit_retries, c.submit_retries);
     RWT_CHECK_INT(d.request_timeout_ms, c.request_timeout_ms);
-    RWT_CHECK_INT(d.callback_max_bytes, c.callback_max_bytes);
+    RWT_CHECK_INT(d.max_callback_bytes, c.max_callback_bytes);
+    RWT_CHECK_INT(d.max_callback_connections, c.max_callback_connections);
+    RWT_CHECK_INT(d.callback_idle_timeout, c.callback_idle_timeout);
+    RWT_CHECK_INT(d.callback_request_timeout, c.callback_request_timeout);
+    RWT_CHECK_INT(d.max_job_bytes, c.max_job_bytes);
     RWT_CHECK_INT(d.done_ttl, c.done_ttl);
     RWT_CHECK_INT(d.reconcile_after, c.reconcile_after);
     RWT_CHECK_INT(d.task_timeout, c.task_timeout);
