@@ -30,9 +30,10 @@ static struct rwd_script s_take = {.name = "take",
                                           "end\n"
                                           "return out\n"};
 
-/* KEYS: processing, default results. ARGV: raw job, list ('' = default), record.
+/* KEYS: processing, default results, dead. ARGV: raw job, list ('' = default), record, dead.
  * Only a job still in this instance's processing list gets its record (0: it is not). A list
- * key holding another type cannot take the record: it goes to the default list. */
+ * key holding another type cannot take the record: it goes to the default list. With dead '1'
+ * the raw job is kept in the dead-letter list too. */
 static struct rwd_script s_reject = {
     .name = "reject",
     .src = "if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
@@ -40,6 +41,7 @@ static struct rwd_script s_reject = {
            "if list == '' then list = KEYS[2] end\n"
            "local ok = redis.pcall('LPUSH', list, ARGV[3])\n"
            "if type(ok) == 'table' and ok.err then redis.call('LPUSH', KEYS[2], ARGV[3]) end\n"
+           "if ARGV[4] == '1' then redis.call('LPUSH', KEYS[3], ARGV[1]) end\n"
            "return 1\n"};
 
 /* KEYS: task, pending, processing, submitting.
@@ -180,7 +182,7 @@ struct rwd_store {
     const char *prefix, *instance;
     char done_ttl[16];
     char jobs[KEYLEN], results[KEYLEN], processing[KEYLEN], submitting[KEYLEN], pending[KEYLEN],
-        secret[KEYLEN], task_prefix[KEYLEN], instances[KEYLEN], processing_prefix[KEYLEN],
+        secret[KEYLEN], dead[KEYLEN], task_prefix[KEYLEN], instances[KEYLEN], processing_prefix[KEYLEN],
         submitting_prefix[KEYLEN];
 };
 
@@ -210,7 +212,8 @@ struct rwd_store *rwd_store_new(struct rwd_redis *cmd, struct rwd_redis *block,
         rw_key(st->processing_prefix, KEYLEN, st->prefix, RW_KEY_PROCESSING, "") < 0 ||
         rw_key(st->submitting_prefix, KEYLEN, st->prefix, RW_KEY_SUBMITTING, "") < 0 ||
         rw_key(st->pending, KEYLEN, st->prefix, RW_KEY_PENDING, NULL) < 0 ||
-        rw_key(st->secret, KEYLEN, st->prefix, RW_KEY_SECRET, NULL) < 0) {
+        rw_key(st->secret, KEYLEN, st->prefix, RW_KEY_SECRET, NULL) < 0 ||
+        rw_key(st->dead, KEYLEN, st->prefix, RW_KEY_DEAD, NULL) < 0) {
         free(st);
         return NULL;
     }
@@ -253,12 +256,14 @@ int rwd_store_wait(struct rwd_store *st, int timeout_s, rwd_redis_cb *cb, void *
 }
 
 int rwd_store_reject(struct rwd_store *st, const char *raw, size_t rawlen, const char *list,
-                     const char *record, rwd_redis_cb *cb, void *arg)
+                     const char *record, bool dead, rwd_redis_cb *cb, void *arg)
 {
-    const char *argv[] = {st->processing, st->results, raw, list ? list : "", record};
-    size_t lens[] = {strlen(argv[0]), strlen(argv[1]), rawlen, strlen(argv[3]), strlen(record)};
+    const char *argv[] = {st->processing, st->results, st->dead, raw, list ? list : "", record,
+                          dead ? "1" : "0"};
+    size_t lens[] = {strlen(argv[0]), strlen(argv[1]), strlen(argv[2]), rawlen,
+                     strlen(argv[4]), strlen(record), 1};
 
-    return rwd_redis_eval(st->cmd, &s_reject, cb, arg, 2, 5, argv, lens);
+    return rwd_redis_eval(st->cmd, &s_reject, cb, arg, 3, 7, argv, lens);
 }
 
 int rwd_store_register(struct rwd_store *st, const char *uuid, const char *list, int n,

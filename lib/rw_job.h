@@ -11,6 +11,7 @@ struct rw_schema;
 #define RW_TASK_TYPE  "imageInference"
 #define RW_MODEL_AIR  "runware:111@1"
 #define RW_RESULT_LIST_MAX 512 /* bytes of a resultList key */
+#define RW_JOB_MAX_DEPTH   32  /* nesting of arrays and objects a job may have */
 
 struct rw_job {
     json_object *task;                  /* owned; the task with taskType/model/taskUUID filled */

@@ -21,6 +21,7 @@ static const struct rw_key_form rw_key_forms[] = {
     [RW_KEY_PENDING] = {"pending", false, ""},
     [RW_KEY_INSTANCES] = {"instances", false, ""},
     [RW_KEY_SECRET] = {"secret", false, ""},
+    [RW_KEY_DEAD] = {"dead", false, ""},
 };
 
 int rw_key(char *buf, size_t buflen, const char *prefix, enum rw_key_kind kind, const char *arg)
@@ -45,7 +46,7 @@ int rw_key(char *buf, size_t buflen, const char *prefix, enum rw_key_kind kind, 
 bool rw_key_reserved(const char *prefix, const char *key)
 {
     /* exact names, then name prefixes, each after "<prefix>:" */
-    static const char *const exact[] = {"jobs", "pending", "instances", "secret"};
+    static const char *const exact[] = {"jobs", "pending", "instances", "secret", "dead"};
     static const char *const starts[] = {"processing:", "submitting:", "task:"};
     size_t plen;
     const char *rest;
