@@ -47,8 +47,8 @@ struct cb_conn {
     struct bufferevent *bev;        /* our reference keeps it (and its fd) alive */
     struct evbuffer_cb_entry *incb; /* notes arrivals on its input buffer */
     struct cb_conn *prev, *next;
-    int64_t start_ms;      /* when the request being received began (accept, or last answer) */
-    int64_t last_ms;       /* last byte received (or accept, or last answer) */
+    int64_t start_ms;       /* when the request being received began (accept, or last answer) */
+    int64_t last_ms;        /* last byte received (or accept, or last answer) */
     struct cb_req *pending; /* the callback waiting for Redis on it, or NULL */
     bool hooked;            /* its evhttp close callback is set */
     bool closing;           /* shut down by us; evhttp will free it */

@@ -114,8 +114,7 @@ static void reject(struct job_ctx *c, json_object *errors, bool with_payload, bo
              dead ? "; its payload is kept in the dead-letter list" : "");
     rec = rw_record_error(c->uuid, c->meta, c->taken_ms, errors, with_payload ? c->raw : NULL,
                           c->rawlen, rwd_now_ms());
-    if (!rec ||
-        rwd_store_reject(c->in->st, c->raw, c->rawlen, list, rec, dead, on_rejected, c) < 0)
+    if (!rec || rwd_store_reject(c->in->st, c->raw, c->rawlen, list, rec, dead, on_rejected, c) < 0)
         on_rejected(NULL, c);
     free(rec);
 }

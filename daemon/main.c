@@ -1,11 +1,13 @@
 /* runwared: options, configuration, wiring of the stages, signals, run, teardown. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <openssl/rand.h>
@@ -89,20 +91,49 @@ fail:
     return NULL;
 }
 
-static char *load_api_key(const struct rw_config *cfg)
+/* Secrets belong to runwared alone: warns when group or others may read the file. */
+static void warn_if_readable(const char *what, const char *path)
 {
-    const char *env = getenv("RUNWARE_API_KEY");
+    struct stat sb;
+
+    if (stat(path, &sb) == 0 && (sb.st_mode & (S_IRGRP | S_IROTH)))
+        log_warnx("%s %s may be read by %s (mode %04o); make it readable by runwared only "
+                  "(chmod 0600, or 0640 with a group of runwared's own)",
+                  what, path, sb.st_mode & S_IROTH ? "others" : "its group",
+                  (unsigned)(sb.st_mode & 07777));
+}
+
+static char *read_key_file(const char *what, const char *path)
+{
     size_t len;
     char *key;
 
+    if (!(key = read_trimmed(path, &len)))
+        fatal("%s %s", what, path);
+    warn_if_readable(what, path);
+    return key;
+}
+
+/* The API key: api_key_file, else the systemd credential api_key, else $RUNWARE_API_KEY. */
+static char *load_api_key(const struct rw_config *cfg)
+{
+    const char *env = getenv("RUNWARE_API_KEY");
+    const char *creds = getenv("CREDENTIALS_DIRECTORY");
+    char cred[PATH_MAX];
+    char *key;
+
     if (cfg->api_key_file) {
-        if (!(key = read_trimmed(cfg->api_key_file, &len)))
-            fatal("api_key_file %s", cfg->api_key_file);
+        key = read_key_file("api_key_file", cfg->api_key_file);
+    } else if (creds && *creds &&
+               snprintf(cred, sizeof(cred), "%s/api_key", creds) < (int)sizeof(cred) &&
+               access(cred, F_OK) == 0) {
+        key = read_key_file("credential", cred);
     } else if (env && *env) {
         if (!(key = strdup(env)))
             fatal("strdup");
     } else {
-        fatalx("no API key: set api_key_file or the environment variable RUNWARE_API_KEY");
+        fatalx("no API key: set api_key_file, the systemd credential api_key "
+               "(LoadCredential=api_key:FILE) or the environment variable RUNWARE_API_KEY");
     }
     if (!*key || strpbrk(key, "\r\n"))
         fatalx("the API key is empty or spans several lines");
@@ -115,6 +146,7 @@ static void load_secret_file(struct rwd *d)
         return;
     if (!(d->secret.key = read_trimmed(d->cfg.webhook_secret_file, &d->secret.len)))
         fatal("webhook_secret_file %s", d->cfg.webhook_secret_file);
+    warn_if_readable("webhook_secret_file", d->cfg.webhook_secret_file);
     if (d->secret.len < RW_SECRET_MIN)
         fatalx("webhook_secret_file %s: a secret needs at least %d bytes",
                d->cfg.webhook_secret_file, RW_SECRET_MIN);

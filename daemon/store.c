@@ -182,8 +182,8 @@ struct rwd_store {
     const char *prefix, *instance;
     char done_ttl[16];
     char jobs[KEYLEN], results[KEYLEN], processing[KEYLEN], submitting[KEYLEN], pending[KEYLEN],
-        secret[KEYLEN], dead[KEYLEN], task_prefix[KEYLEN], instances[KEYLEN], processing_prefix[KEYLEN],
-        submitting_prefix[KEYLEN];
+        secret[KEYLEN], dead[KEYLEN], task_prefix[KEYLEN], instances[KEYLEN],
+        processing_prefix[KEYLEN], submitting_prefix[KEYLEN];
 };
 
 struct rwd_store *rwd_store_new(struct rwd_redis *cmd, struct rwd_redis *block,
@@ -258,10 +258,15 @@ int rwd_store_wait(struct rwd_store *st, int timeout_s, rwd_redis_cb *cb, void *
 int rwd_store_reject(struct rwd_store *st, const char *raw, size_t rawlen, const char *list,
                      const char *record, bool dead, rwd_redis_cb *cb, void *arg)
 {
-    const char *argv[] = {st->processing, st->results, st->dead, raw, list ? list : "", record,
-                          dead ? "1" : "0"};
-    size_t lens[] = {strlen(argv[0]), strlen(argv[1]), strlen(argv[2]), rawlen,
-                     strlen(argv[4]), strlen(record), 1};
+    const char *argv[] = {st->processing,   st->results, st->dead,        raw,
+                          list ? list : "", record,      dead ? "1" : "0"};
+    size_t lens[] = {strlen(argv[0]),
+                     strlen(argv[1]),
+                     strlen(argv[2]),
+                     rawlen,
+                     strlen(argv[4]),
+                     strlen(record),
+                     1};
 
     return rwd_redis_eval(st->cmd, &s_reject, cb, arg, 3, 7, argv, lens);
 }
