@@ -27,10 +27,10 @@ struct rw_config {
     int callback_idle_timeout;    /* seconds a listener connection may stay silent */
     int callback_request_timeout; /* seconds a whole request (headers and body) may take */
     int max_job_bytes;            /* largest job payload; larger ones are refused */
-    int done_ttl;                 /* seconds a completed task's tombstone absorbs late callbacks */
-    int reconcile_after; /* seconds without a result before a task is polled (getResponse) */
-    int task_timeout;    /* seconds after which a task without a result gets an error record */
-    int adopt_after; /* seconds without a heartbeat before an instance's leftovers are adopted */
+    int done_ttl;              /* seconds a completed task's tombstone absorbs late callbacks */
+    int reconcile_after;       /* seconds without a result before a task is polled (getResponse) */
+    int task_timeout; /* seconds after which a task without a result gets an error record */
+    int adopt_after;  /* seconds without a heartbeat before an instance's leftovers are adopted */
 };
 
 /* Fills every key with its default (strings allocated). Returns -1 on ENOMEM. */
