@@ -10,9 +10,11 @@
  * max_callback_bytes: a larger Content-Length or chunk is answered 413 before the body is read)
  * and every connection is tracked here, since libevent 2.1 has no per-request deadline and no
  * connection cap: evhttp_set_bevcb makes each connection's bufferevent, of which we keep a
- * reference, and an input-buffer callback notes each byte's arrival. A sweep each second closes
- * (shutdown(2), so that evhttp sees EOF and frees the connection itself) the connections silent
- * for callback_idle_timeout or slower than callback_request_timeout to deliver a request, and
+ * reference, and an input-buffer callback notes each byte's arrival (and cuts a connection
+ * whose input outgrows one request, which evhttp alone would buffer without end for a chunk-size
+ * line that never ends). A sweep each second closes the connections silent for
+ * callback_idle_timeout or slower than callback_request_timeout to deliver a request (reading
+ * stops, shutdown(2), and evhttp gets a read error on which it frees the connection itself), and
  * releases those evhttp has freed. With max_callback_connections open, a new connection evicts
  * the one silent longest that is not waiting for its answer, so idle or slow clients never keep
  * a real callback out. */
@@ -64,7 +66,8 @@ struct rwd_callback {
     struct cb_conn *conns; /* most recently accepted first */
     int nconns, nclosing;  /* tracked; of which shut down by us */
     int max_conns;
-    bool paused; /* the listener is disabled: every connection is busy */
+    size_t max_input; /* bytes a connection's input buffer may hold: a request */
+    bool paused;      /* the listener is disabled: every connection is busy */
     int ready;
     void (*gauges)(struct evbuffer *, void *);
     void *gauges_arg;
@@ -365,14 +368,27 @@ static bool conn_freed(struct cb_conn *k)
     return !rd && !wr && !ev;
 }
 
-/* Closes a connection: evhttp sees EOF at its next read and frees it. */
-static void conn_close(struct rwd_callback *cb, struct cb_conn *k, const char *why)
+/* Closes a connection evhttp still holds: nothing more is read, and evhttp gets a read error
+ * (from the loop, not from inside our caller) on which it frees the connection. */
+static void conn_close(struct rwd_callback *cb, struct cb_conn *k, enum rwd_conn_close why)
 {
+    static const char *const text[RWD_CONN_CLOSES] = {
+        [RWD_CONN_IDLE] = "silent for callback_idle_timeout",
+        [RWD_CONN_SLOW] = "slower than callback_request_timeout",
+        [RWD_CONN_EVICTED] = "to make room for a new one (max_callback_connections)",
+        [RWD_CONN_OVERSIZE] = "that sent more than a request may hold",
+    };
     evutil_socket_t fd = bufferevent_getfd(k->bev);
 
-    log_debug("listener: closing a connection %s", why);
+    if (k->closing)
+        return;
+    rwd_metrics.conns_closed[why]++;
+    log_debug("listener: closing a connection %s", text[why]);
+    bufferevent_disable(k->bev, EV_READ);
     if (fd >= 0)
         shutdown(fd, SHUT_RDWR);
+    bufferevent_trigger_event(k->bev, BEV_EVENT_READING | BEV_EVENT_ERROR,
+                              BEV_TRIG_DEFER_CALLBACKS);
     k->closing = true;
     cb->nclosing++;
 }
@@ -410,21 +426,30 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
         else if (k->closing || k->pending)
             continue;
         else if (now - k->last_ms >= idle)
-            conn_close(cb, k, "silent for callback_idle_timeout");
+            conn_close(cb, k, RWD_CONN_IDLE);
         else if (now - k->start_ms >= whole)
-            conn_close(cb, k, "slower than callback_request_timeout");
+            conn_close(cb, k, RWD_CONN_SLOW);
     }
     if (cb->paused && cb->nconns - cb->nclosing < cb->max_conns)
         listener_pause(cb, false);
 }
 
+/* Bytes arrived (or were taken) on a connection's input buffer. */
 static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
     struct cb_conn *k = arg;
 
-    (void)buf;
-    if (info->n_added)
-        k->last_ms = mono_ms();
+    if (!info->n_added)
+        return;
+    k->last_ms = mono_ms();
+    if (conn_freed(k)) {
+        /* evhttp let go but our reference keeps the socket: read nothing more */
+        bufferevent_disable(k->bev, EV_READ | EV_WRITE);
+        event_active(k->cb->sweep, EV_TIMEOUT, 0);
+    } else if (evbuffer_get_length(buf) > k->cb->max_input) {
+        /* more than one request may hold, e.g. a chunk-size line that never ends */
+        conn_close(k->cb, k, RWD_CONN_OVERSIZE);
+    }
 }
 
 /* At most max_conns connections: evicts the one silent longest that is not being answered. */
@@ -438,7 +463,7 @@ static void conn_make_room(struct rwd_callback *cb)
         if (!k->closing && !k->pending && (!victim || k->last_ms <= victim->last_ms))
             victim = k;
     if (victim && victim != cb->conns)
-        conn_close(cb, victim, "to make room for a new one (max_callback_connections)");
+        conn_close(cb, victim, RWD_CONN_EVICTED);
     else
         listener_pause(cb, true); /* all are being answered; the sweep resumes */
 }
@@ -509,6 +534,7 @@ struct rwd_callback *rwd_callback_new(struct event_base *base, const struct rw_c
     cb->st = st;
     cb->secret = secret;
     cb->max_conns = conn_cap(cfg);
+    cb->max_input = (size_t)cfg->max_callback_bytes + MAX_HEADERS_BYTES + 65536;
     if (rw_hostport_parse(cfg->listen, &host, &port, err, sizeof(err)) < 0) {
         log_warnx("listen %s: %s", cfg->listen, err);
         goto fail;

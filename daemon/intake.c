@@ -106,6 +106,8 @@ static void reject(struct job_ctx *c, json_object *errors, bool with_payload, bo
     }
     first = json_object_array_get_idx(errors, 0);
     rwd_metrics.jobs_refused++;
+    if (dead)
+        rwd_metrics.jobs_dead++;
     json_object_object_get_ex(first, "code", &code);
     json_object_object_get_ex(first, "parameter", &param);
     log_info("task %s: job refused: %s%s%s (errors: %zu)%s", c->uuid,

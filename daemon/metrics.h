@@ -14,6 +14,15 @@ enum rwd_cb_outcome {
     RWD_CB_OUTCOMES
 };
 
+/* Why the listener closed a connection itself. */
+enum rwd_conn_close {
+    RWD_CONN_IDLE,     /* silent for callback_idle_timeout */
+    RWD_CONN_SLOW,     /* no whole request within callback_request_timeout */
+    RWD_CONN_EVICTED,  /* made room for a new one at max_callback_connections */
+    RWD_CONN_OVERSIZE, /* sent more than one request may hold */
+    RWD_CONN_CLOSES
+};
+
 /* Plain counters: the loop is single-threaded. */
 struct rwd_metrics {
     uint64_t jobs_taken;
@@ -26,6 +35,8 @@ struct rwd_metrics {
     uint64_t records_completed; /* records this instance's completions pushed */
     uint64_t polls;             /* getResponse requests */
     uint64_t timeouts;          /* tasks ended by task_timeout */
+    uint64_t jobs_dead;         /* refused jobs whose raw payload went to <prefix>:dead */
+    uint64_t conns_closed[RWD_CONN_CLOSES]; /* listener connections closed by runwared */
 };
 
 extern struct rwd_metrics rwd_metrics;

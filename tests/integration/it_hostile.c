@@ -292,7 +292,7 @@ static void test_connection_cap(void)
     const char *sim[] = {"--delay-ms", "2500", "--jitter-ms", "0", NULL};
     it_sim_start(&e, sim);
     it_rw_start(&e, "max_callback_connections = 16\ncallback_request_timeout = 3\n"
-                    "callback_idle_timeout = 60\n");
+                    "callback_idle_timeout = 60\nmax_callback_bytes = 1048576\n");
     char *job = it_fmt("{\"task\":{\"positivePrompt\":\"a fox\"," TASK
                        ",\"taskUUID\":\"%s\"},\"resultList\":\"cap:out\"}",
                        u);
@@ -331,6 +331,36 @@ static void test_connection_cap(void)
         close(fds[i]);
     }
     IT_EXPECT(open_after == 0, "%d connections outlived callback_request_timeout", open_after);
+
+    /* a chunked body whose chunk-size line never ends is cut once it exceeds what a request
+     * may hold (max_callback_bytes 1 MiB here): closed, not buffered without end */
+    long hwm0 = vm_hwm_kb(e.rw.pid);
+    int fd = tcp_connect(&e);
+    const char *head = "POST /callback/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    static char junk[64 * 1024];
+    size_t sent = 0;
+    memset(junk, 'f', sizeof(junk));
+    if (write(fd, head, strlen(head)) != (ssize_t)strlen(head))
+        it_die(&e, "write");
+    while (sent < 16 * MIB) {
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        if (poll(&p, 1, 3000 * it_slow()) <= 0 || (p.revents & (POLLERR | POLLHUP)))
+            break;
+        ssize_t w = send(fd, junk, sizeof(junk), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w <= 0)
+            break;
+        sent += (size_t)w;
+    }
+    IT_EXPECT(sent < 16 * MIB, "a never-ending chunk-size line: all %zu bytes were taken", sent);
+    IT_EXPECT(closed_by_server(fd, 3000 * it_slow()),
+              "a never-ending chunk-size line: the connection stays open after %zu bytes", sent);
+    close(fd);
+    long hwm1 = vm_hwm_kb(e.rw.pid);
+    IT_EXPECT(hwm1 - hwm0 < 8 * 1024, "peak RSS grew from %ld to %ld kB on a 1 MiB limit", hwm0,
+              hwm1);
+    fprintf(stderr,
+            "  a never-ending chunk-size line cut after %zu bytes sent; peak RSS %ld -> %ld kB\n",
+            sent, hwm0, hwm1);
     IT_EXPECT(it_rw_health(&e) == 200, "runwared is not healthy after the cap test");
     expect_redis_clean(&e);
     expect_records_clean(&e, &recs);
