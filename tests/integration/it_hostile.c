@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "rw_token.h"
 
@@ -490,10 +492,102 @@ static void test_jobs(void)
     it_env_finish(&e);
 }
 
+/* One job through the current runwared: the sim demands the API key, so a success record
+ * proves runwared sent the right one. */
+static void expect_job_ok(struct it_env *e, const char *what)
+{
+    struct it_records recs = {0};
+    char u[37];
+    it_uuid(u);
+    char *job = it_fmt("{\"task\":{\"positivePrompt\":\"a key test\"," TASK
+                       ",\"taskUUID\":\"%s\"},\"resultList\":\"hk:out\"}",
+                       u);
+    const char *lists[] = {"hk:out"};
+    it_push(e, job);
+    size_t got = it_collect(e, lists, 1, 1, 10000 * it_slow(), &recs);
+    IT_EXPECT(got == 1, "%s: %zu records, expected 1", what, got);
+    if (got == 1)
+        it_check_success(&recs.v[0], what, u, "hk:out", 1, NULL, NULL);
+    expect_records_clean(e, &recs);
+    it_records_free(&recs);
+    free(job);
+}
+
+static bool log_has(struct it_env *e, const char *needle)
+{
+    char *log = it_read_file(e->rw.err_path, NULL);
+    bool has = log && strstr(log, needle);
+    free(log);
+    return has;
+}
+
+/* The API key from api_key_file (with a warning when others may read it), from the systemd
+ * credential, from the environment; none of them: a clear refusal to start. */
+static void test_keys(void)
+{
+    struct it_env e;
+    char keyfile[PATH_MAX], creds[PATH_MAX];
+
+    it_env_init(&e, "hk");
+    it_redis_start(&e);
+    it_sim_start(&e, NULL);
+    it_rw_start(&e, NULL);
+    IT_EXPECT(!log_has(&e, "may be read by"), "a key file of mode 0600 got a warning");
+    expect_job_ok(&e, "api_key_file (0600)");
+    it_rw_stop(&e);
+
+    snprintf(keyfile, sizeof(keyfile), "%s/api.key", e.dir);
+    chmod(keyfile, 0640);
+    it_rw_restart(&e);
+    IT_EXPECT(log_has(&e, "api_key_file") && log_has(&e, "may be read by its group"),
+              "no warning for a key file of mode 0640");
+    expect_job_ok(&e, "api_key_file (0640)");
+    it_rw_stop(&e);
+
+    /* the same config without api_key_file: the credential, then the environment */
+    char *conf = it_read_file(e.conf_path, NULL), *line;
+    if (!conf || !(line = strstr(conf, "api_key_file = ")))
+        it_die(&e, "no api_key_file line in %s", e.conf_path);
+    line[0] = '#';
+    it_write_file(&e, strrchr(e.conf_path, '/') + 1, conf, NULL);
+    free(conf);
+    snprintf(creds, sizeof(creds), "%s/creds", e.dir);
+    if (mkdir(creds, 0700) < 0)
+        it_die(&e, "mkdir %s: %s", creds, strerror(errno));
+    char *key = it_fmt("%s\n", e.api_key);
+    it_write_file(&e, "creds/api_key", key, NULL);
+    free(key);
+    setenv("CREDENTIALS_DIRECTORY", creds, 1);
+    setenv("RUNWARE_API_KEY", "not-the-key", 1); /* the credential comes first */
+    it_rw_restart(&e);
+    expect_job_ok(&e, "$CREDENTIALS_DIRECTORY/api_key");
+    it_rw_stop(&e);
+
+    unsetenv("CREDENTIALS_DIRECTORY");
+    setenv("RUNWARE_API_KEY", e.api_key, 1);
+    it_rw_restart(&e);
+    expect_job_ok(&e, "RUNWARE_API_KEY");
+    it_rw_stop(&e);
+
+    unsetenv("RUNWARE_API_KEY");
+    char *argv[] = {(char *)it_bin_runwared(), "-c", e.conf_path, NULL};
+    int status;
+    char *out = NULL;
+    it_run(&e, argv, 10000 * it_slow(), &status, &out);
+    IT_EXPECT(WIFEXITED(status) && WEXITSTATUS(status) != 0,
+              "runwared without any API key should refuse to start");
+    IT_EXPECT(out && strstr(out, "no API key"), "no clear message without an API key: %s",
+              out ? out : "");
+    free(out);
+    expect_redis_clean(&e);
+    it_env_finish(&e);
+}
+
 static const struct rwt_case cases[] = {
     {"callbacks", test_callbacks},
     {"connection_cap", test_connection_cap},
     {"jobs", test_jobs},
+    {"keys", test_keys},
 };
 
 RWT_MAIN(cases)
