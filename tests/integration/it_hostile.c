@@ -250,6 +250,9 @@ static void test_callbacks(void)
     IT_EXPECT(got == 1, "the real task: %zu records, expected 1", got);
     if (got == 1)
         it_check_success(&recs.v[0], "the real task", u, "hc:out", 1, NULL, NULL);
+    /* a callback with a valid token for the finished task changes nothing */
+    IT_EXPECT((code = post("POST", u_good, item)) == 200,
+              "a late image for the finished task -> %ld, expected 200 (absorbed)", code);
     it_expect_no_more(&e, lists, 1, 1500);
 
     /* idle connections are closed after callback_idle_timeout (6 s) */
