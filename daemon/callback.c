@@ -207,7 +207,9 @@ static int dispatch(struct rwd_callback *cb, struct cb_req *c, const struct rw_r
         const char *u = rw_item_task_uuid(r->items[i]);
 
         if (u && strcmp(u, c->uuid) != 0) {
-            log_warnx("task %s: callback item for task %s ignored", c->uuid, u);
+            /* the body's text reaches the log only when it is a UUID (no injected lines) */
+            log_warnx("task %s: callback item for task %s ignored", c->uuid,
+                      rw_uuid_valid(u) ? u : "(not a UUID)");
             continue;
         }
         if (!rw_item_image_uuid(r->items[i])) {
