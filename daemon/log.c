@@ -39,6 +39,10 @@ static void vlog(int level, const char *errstr, const char *fmt, va_list ap)
     if (level > log_level)
         return;
     vsnprintf(msg, sizeof(msg), fmt, ap);
+    /* one message, one line: text from jobs or callbacks cannot forge log lines */
+    for (char *p = msg; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
     if (log_journal) {
         fprintf(stderr, "<%d>%s%s%s\n", prio[level], msg, errstr ? ": " : "", errstr ? errstr : "");
     } else {
