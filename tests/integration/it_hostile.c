@@ -484,6 +484,17 @@ static void test_jobs(void)
         it_check_error(&recs.v[before], "the requeued JSON array", "invalidJob", NULL);
     IT_EXPECT(it_llen(&e, dead) == (long long)nbad, "the requeued job is not back in %s", dead);
 
+    /* a member name with a newline, echoed in the refusal's log line, forges no line */
+    it_push(&e, "{\"task\":{\"positivePrompt\":\"x\"},\"a\\nINJECTED info: forged\":1}");
+    before = recs.n;
+    got = it_collect(&e, lists, 1, 1, 10000 * it_slow(), &recs);
+    IT_EXPECT(got == 1, "the job with a newline in a member name got %zu records", got);
+    if (got == 1)
+        it_check_error(&recs.v[before], "a newline in a member name", "unknownParameter", NULL);
+    char *log = it_read_file(e.rw.err_path, NULL);
+    IT_EXPECT(log && !strstr(log, "\nINJECTED"), "a job's text forged a log line");
+    free(log);
+
     IT_EXPECT(it_rw_health(&e) == 200, "runwared is not healthy after the hostile jobs");
     it_expect_quiescent(&e);
     expect_redis_clean(&e);
