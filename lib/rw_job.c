@@ -84,15 +84,21 @@ static int rw_job_tokenize(const char *buf, size_t len, json_object *errs, json_
         end = len; /* everything was consumed */
     }
     if (obj == NULL && je != json_tokener_success) {
-        const char *why = je == json_tokener_error_depth ? "it is nested deeper than 32 levels"
-                          : je == json_tokener_error_parse_utf8_string ? "it is not valid UTF-8"
-                                                                       : NULL;
+        bool added;
 
-        if (why ? rw_errors_add(errs, RW_E_INVALID_JSON, NULL, "payload refused: %s (at byte %zu)",
-                                why, end)
-                : rw_errors_add(errs, RW_E_INVALID_JSON, NULL,
-                                "payload is not valid JSON: %s at byte %zu",
-                                json_tokener_error_desc(je), end))
+        if (je == json_tokener_error_depth)
+            added = rw_errors_add(errs, RW_E_INVALID_JSON, NULL,
+                                  "payload refused: it is nested deeper than %d levels (at byte "
+                                  "%zu)",
+                                  RW_JOB_MAX_DEPTH, end);
+        else if (je == json_tokener_error_parse_utf8_string)
+            added = rw_errors_add(errs, RW_E_INVALID_JSON, NULL,
+                                  "payload refused: it is not valid UTF-8 (at byte %zu)", end);
+        else
+            added = rw_errors_add(errs, RW_E_INVALID_JSON, NULL,
+                                  "payload is not valid JSON: %s at byte %zu",
+                                  json_tokener_error_desc(je), end);
+        if (added)
             rc = 0;
         goto fail;
     }
