@@ -551,7 +551,8 @@ struct rwd_callback *rwd_callback_new(struct event_base *base, const struct rw_c
     /* every method reaches on_request, which answers 405 on the callback path */
     evhttp_set_allowed_methods(cb->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                              EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH |
+                                             EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT);
     evhttp_set_bevcb(cb->http, on_accept_bev, cb);
     evhttp_set_gencb(cb->http, on_request, cb);
     if (!(cb->bound = evhttp_bind_socket_with_handle(cb->http, host ? host : "0.0.0.0", port))) {

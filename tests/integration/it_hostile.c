@@ -227,7 +227,10 @@ static void test_callbacks(void)
               "malformed JSON with a valid token -> %ld", code);
     IT_EXPECT((code = post("POST", u_good, "[1,2,3]")) == 400, "a JSON array -> %ld", code);
     IT_EXPECT((code = post("GET", u_good, NULL)) == 405, "GET on the callback path -> %ld", code);
-    IT_EXPECT((code = post("PUT", u_good, item)) == 405, "PUT on the callback path -> %ld", code);
+    static const char *const methods[] = {"PUT", "DELETE", "OPTIONS", "PATCH", "TRACE"};
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+        IT_EXPECT((code = post(methods[i], u_good, NULL)) == 405,
+                  "%s on the callback path -> %ld, expected 405", methods[i], code);
     IT_EXPECT((code = post("GET", u_missing, NULL)) == 405, "GET without a token -> %ld", code);
     char *nowhere = it_fmt("%s/nowhere", e.rw_url);
     IT_EXPECT((code = post("POST", nowhere, item)) == 404, "POST elsewhere -> %ld", code);
