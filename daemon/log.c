@@ -32,7 +32,8 @@ static const char *const label[] = {[RW_LOG_ERR] = "error",
                                     [RW_LOG_INFO] = "info",
                                     [RW_LOG_DEBUG] = "debug"};
 
-static void vlog(int level, const char *errstr, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void vlog(int level, const char *errstr,
+                                                       const char *fmt, va_list ap)
 {
     char msg[1024];
 
