@@ -15,13 +15,6 @@ struct rwd_callback;
 struct rwd_callback *rwd_callback_new(struct event_base *base, const struct rw_config *cfg,
                                       struct rwd_store *st, const struct rwd_secret *secret);
 
-/* Healthy: Redis connected and the secret known. Set by main. */
-void rwd_callback_set_ready(struct rwd_callback *cb, int ready);
-
-/* fn appends gauges (values of the moment) to what /metrics serves. */
-void rwd_callback_set_gauges(struct rwd_callback *cb, void (*fn)(struct evbuffer *, void *),
-                             void *arg);
-
 void rwd_callback_free(struct rwd_callback *cb);
 
 #endif

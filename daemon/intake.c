@@ -16,6 +16,7 @@
 #include "rw_keys.h"
 #include "rw_record.h"
 #include "rw_token.h"
+#include "rw_uuid.h"
 
 #define TAKE_MAX       64 /* jobs moved by one take */
 #define WAIT_S         5  /* a blocking wait returns at least this often */
@@ -94,9 +95,11 @@ static void on_rejected(redisReply *reply, void *arg)
     job_done(c);
 }
 
-/* Writes the error record of a job that will not be submitted. payload: the raw job, kept in the
- * record when it was not a JSON object. list NULL: the default results list. */
-static void reject(struct job_ctx *c, json_object *errors, bool with_payload, const char *list)
+/* Writes the error record of a job that will not be submitted. with_payload: the raw job is
+ * kept in the record (it was not a JSON object). dead: the raw job also goes to the dead-letter
+ * list. list NULL: the default results list. */
+static void reject(struct job_ctx *c, json_object *errors, bool with_payload, bool dead,
+                   const char *list)
 {
     json_object *first, *code = NULL, *param = NULL;
     char *rec;
@@ -107,14 +110,17 @@ static void reject(struct job_ctx *c, json_object *errors, bool with_payload, co
     }
     first = json_object_array_get_idx(errors, 0);
     rwd_metrics.jobs_refused++;
+    if (dead)
+        rwd_metrics.jobs_dead++;
     json_object_object_get_ex(first, "code", &code);
     json_object_object_get_ex(first, "parameter", &param);
-    log_info("task %s: job refused: %s%s%s (errors: %zu)", c->uuid,
+    log_info("task %s: job refused: %s%s%s (errors: %zu)%s", c->uuid,
              code ? json_object_get_string(code) : "?", param ? " " : "",
-             param ? json_object_get_string(param) : "", json_object_array_length(errors));
+             param ? json_object_get_string(param) : "", json_object_array_length(errors),
+             dead ? "; its payload is kept in the dead-letter list" : "");
     rec = rw_record_error(c->uuid, c->meta, c->taken_ms, errors, with_payload ? c->raw : NULL,
                           c->rawlen, rwd_now_ms());
-    if (!rec || rwd_store_reject(c->in->st, c->raw, c->rawlen, list, rec, on_rejected, c) < 0)
+    if (!rec || rwd_store_reject(c->in->st, c->raw, c->rawlen, list, rec, dead, on_rejected, c) < 0)
         on_rejected(NULL, c);
     free(rec);
 }
@@ -124,7 +130,7 @@ static void reject_one(struct job_ctx *c, const char *code, const char *param, c
 {
     json_object *errors = rw_errors_one(code, param, "%s", msg);
 
-    reject(c, errors, false, list);
+    reject(c, errors, false, false, list);
     json_object_put(errors);
 }
 
@@ -201,6 +207,20 @@ static void handle_job(struct rwd_intake *in, const char *raw, size_t len)
     c->taken_ms = rwd_now_ms();
     in->busy++;
     rwd_metrics.jobs_taken++;
+    if (len > (size_t)in->cfg->max_job_bytes) {
+        /* not parsed at all; the record has a fresh taskUUID, the job waits in :dead */
+        if (rw_uuid_v4(c->uuid) < 0 ||
+            !(errors = rw_errors_one(RW_E_INVALID_JOB, NULL,
+                                     "job of %zu bytes is larger than max_job_bytes (%d); its "
+                                     "payload is kept in %s:dead",
+                                     len, in->cfg->max_job_bytes, in->cfg->key_prefix))) {
+            in->busy--;
+            goto nomem;
+        }
+        reject(c, errors, false, true, NULL);
+        json_object_put(errors);
+        return;
+    }
     rc = rw_job_parse(raw, len, in->schema, &job, &errors);
     if (rc == -2) {
         in->busy--;
@@ -213,7 +233,7 @@ static void handle_job(struct rwd_intake *in, const char *raw, size_t len)
     job.result_list = NULL;
     c->number_results = job.number_results;
     if (rc == -1) {
-        reject(c, errors, job.task == NULL, c->list);
+        reject(c, errors, job.task == NULL, job.task == NULL, c->list);
     } else if (c->list && rw_key_reserved(in->cfg->key_prefix, c->list)) {
         reject_one(c, RW_E_RESULT_LIST, "resultList",
                    "resultList names one of runwared's own Redis keys", NULL);

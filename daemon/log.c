@@ -32,13 +32,18 @@ static const char *const label[] = {[RW_LOG_ERR] = "error",
                                     [RW_LOG_INFO] = "info",
                                     [RW_LOG_DEBUG] = "debug"};
 
-static void vlog(int level, const char *errstr, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void vlog(int level, const char *errstr,
+                                                       const char *fmt, va_list ap)
 {
     char msg[1024];
 
     if (level > log_level)
         return;
     vsnprintf(msg, sizeof(msg), fmt, ap);
+    /* one message, one line: text from jobs or callbacks cannot forge log lines */
+    for (char *p = msg; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
     if (log_journal) {
         fprintf(stderr, "<%d>%s%s%s\n", prio[level], msg, errstr ? ": " : "", errstr ? errstr : "");
     } else {

@@ -2,12 +2,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <openssl/rand.h>
@@ -136,29 +138,56 @@ fail:
     return NULL;
 }
 
-/* The API key from api_key_file or the environment. NULL with a message in err. */
-static char *load_api_key(const struct rw_config *cfg, char *err, size_t errlen)
+/* Secrets belong to runwared alone: warns when group or others may read the file. */
+static void warn_if_readable(const char *what, const char *path)
 {
-    const char *env = getenv("RUNWARE_API_KEY");
+    struct stat sb;
+
+    if (stat(path, &sb) == 0 && (sb.st_mode & (S_IRGRP | S_IROTH)))
+        log_warnx("%s %s may be read by %s (mode %04o); make it readable by runwared only "
+                  "(chmod 0600, or 0640 with a group of runwared's own)",
+                  what, path, sb.st_mode & S_IROTH ? "others" : "its group",
+                  (unsigned)(sb.st_mode & 07777));
+}
+
+static char *read_key_file(const char *what, const char *path, char *err, size_t errlen)
+{
     size_t len;
     char *key;
 
-    if (cfg->api_key_file) {
-        if (!(key = read_trimmed(cfg->api_key_file, &len))) {
-            snprintf(err, errlen, "api_key_file %s: %s", cfg->api_key_file, strerror(errno));
-            return NULL;
-        }
-    } else if (env && *env) {
-        if (!(key = strdup(env))) {
-            snprintf(err, errlen, "out of memory");
-            return NULL;
-        }
-    } else {
-        snprintf(err, errlen,
-                 "no API key: set api_key_file or the environment variable RUNWARE_API_KEY");
+    if (!(key = read_trimmed(path, &len))) {
+        snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
         return NULL;
     }
-    if (!*key || strpbrk(key, "\r\n")) {
+    warn_if_readable(what, path);
+    return key;
+}
+
+/* The API key: api_key_file, else the systemd credential api_key, else $RUNWARE_API_KEY.
+ * NULL with a message in err (which never holds the key). */
+static char *load_api_key(const struct rw_config *cfg, char *err, size_t errlen)
+{
+    const char *env = getenv("RUNWARE_API_KEY");
+    const char *creds = getenv("CREDENTIALS_DIRECTORY");
+    char cred[PATH_MAX];
+    char *key;
+
+    if (cfg->api_key_file) {
+        key = read_key_file("api_key_file", cfg->api_key_file, err, errlen);
+    } else if (creds && *creds &&
+               snprintf(cred, sizeof(cred), "%s/api_key", creds) < (int)sizeof(cred) &&
+               access(cred, F_OK) == 0) {
+        key = read_key_file("credential", cred, err, errlen);
+    } else if (env && *env) {
+        if (!(key = strdup(env)))
+            snprintf(err, errlen, "out of memory");
+    } else {
+        snprintf(err, errlen,
+                 "no API key: set api_key_file, the systemd credential api_key "
+                 "(LoadCredential=api_key:FILE) or the environment variable RUNWARE_API_KEY");
+        return NULL;
+    }
+    if (key && (!*key || strpbrk(key, "\r\n"))) {
         snprintf(err, errlen, "the API key is empty or spans several lines");
         explicit_bzero(key, strlen(key));
         free(key);
@@ -191,6 +220,7 @@ static void load_secret_file(struct rwd *d)
         return;
     if (!(d->secret.key = read_trimmed(d->cfg.webhook_secret_file, &d->secret.len)))
         fatal("webhook_secret_file %s", d->cfg.webhook_secret_file);
+    warn_if_readable("webhook_secret_file", d->cfg.webhook_secret_file);
     if (d->secret.len < RW_SECRET_MIN)
         fatalx("webhook_secret_file %s: a secret needs at least %d bytes",
                d->cfg.webhook_secret_file, RW_SECRET_MIN);
@@ -222,7 +252,6 @@ static int loopback_url(const char *url)
 
 static void became_ready(struct rwd *d)
 {
-    rwd_callback_set_ready(d->callback, 1);
     rwd_admin_set_ready(d->admin, 1);
     rwd_intake_start(d->intake);
     rwd_notify("READY=1");
@@ -273,7 +302,6 @@ static void on_cmd_lost(void *arg)
 {
     struct rwd *d = arg;
 
-    rwd_callback_set_ready(d->callback, 0);
     rwd_admin_set_ready(d->admin, 0);
     rwd_intake_lost(d->intake);
 }
@@ -343,6 +371,15 @@ static const struct {
     {"key_prefix", offsetof(struct rw_config, key_prefix)},
     {"instance_id", offsetof(struct rw_config, instance_id)},
     {"webhook_secret_file", offsetof(struct rw_config, webhook_secret_file)},
+    {"admin_listen", offsetof(struct rw_config, admin_listen)},
+};
+
+/* Numbers fixed at start the same way (the listener sizes its connection table once). */
+static const struct {
+    const char *name;
+    size_t off;
+} fixed_ints[] = {
+    {"max_callback_connections", offsetof(struct rw_config, max_callback_connections)},
 };
 
 static char **cfg_str(struct rw_config *c, size_t off)
@@ -392,6 +429,15 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
         tmp = *now; /* the running value stays (stages hold it); next frees the new one */
         *now = *new;
         *new = tmp;
+    }
+    for (size_t i = 0; i < sizeof(fixed_ints) / sizeof(fixed_ints[0]); i++) {
+        int *now = (int *)((char *)&d->cfg + fixed_ints[i].off);
+        int *new = (int *)((char *)&next + fixed_ints[i].off);
+
+        if (*now != *new)
+            log_warnx("reload: %s changed; it takes effect at the next restart",
+                      fixed_ints[i].name);
+        *new = *now;
     }
     {
         struct rw_config old = d->cfg;

@@ -97,6 +97,12 @@ void rwd_metrics_render(struct evbuffer *out)
         [RWD_REC_SUCCESS] = "success",
         [RWD_REC_ERROR] = "error",
     };
+    static const char *const conn_reason[RWD_CONN_CLOSES] = {
+        [RWD_CONN_IDLE] = "idle",
+        [RWD_CONN_SLOW] = "slow",
+        [RWD_CONN_EVICTED] = "evicted",
+        [RWD_CONN_OVERSIZE] = "oversize",
+    };
     const struct rwd_metrics *m = &rwd_metrics;
 
     counter(out, "jobs_taken_total", "Jobs taken from the jobs list.", m->jobs_taken);
@@ -136,4 +142,11 @@ void rwd_metrics_render(struct evbuffer *out)
               "Time from taking a job to writing its record, for jobs completed by callbacks or "
               "polls.",
               &m->job_latency);
+    counter(out, "jobs_dead_total", "Refused jobs kept raw in the dead-letter list.", m->jobs_dead);
+    evbuffer_add_printf(out, "# HELP runwared_listener_closed_total Listener connections "
+                             "runwared closed, by reason.\n"
+                             "# TYPE runwared_listener_closed_total counter\n");
+    for (int i = 0; i < RWD_CONN_CLOSES; i++)
+        evbuffer_add_printf(out, "runwared_listener_closed_total{reason=\"%s\"} %" PRIu64 "\n",
+                            conn_reason[i], m->conns_closed[i]);
 }

@@ -38,6 +38,15 @@ struct rwd_hist {
     double sum;
 };
 
+/* Why the listener closed a connection itself. */
+enum rwd_conn_close {
+    RWD_CONN_IDLE,     /* silent for callback_idle_timeout */
+    RWD_CONN_SLOW,     /* no whole request within callback_request_timeout */
+    RWD_CONN_EVICTED,  /* made room for a new one at max_callback_connections */
+    RWD_CONN_OVERSIZE, /* sent more than one request may hold */
+    RWD_CONN_CLOSES
+};
+
 /* Plain counters: the loop is single-threaded. */
 struct rwd_metrics {
     uint64_t jobs_taken;
@@ -59,6 +68,8 @@ struct rwd_metrics {
     uint64_t timeouts;                  /* tasks ended by job_timeout */
     struct rwd_hist submit_latency;     /* one POST of tasks, to Runware's answer */
     struct rwd_hist job_latency;        /* job taken -> its record written (callbacks, polls) */
+    uint64_t jobs_dead;                 /* refused jobs whose raw payload went to <prefix>:dead */
+    uint64_t conns_closed[RWD_CONN_CLOSES]; /* listener connections closed by runwared */
 };
 
 extern struct rwd_metrics rwd_metrics;

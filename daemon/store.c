@@ -39,9 +39,10 @@ static struct rwd_script s_take = {
            "end\n"
            "return out\n"};
 
-/* KEYS: processing, default results. ARGV: raw job, list ('' = default), record.
+/* KEYS: processing, default results, dead. ARGV: raw job, list ('' = default), record, dead.
  * Only a job still in this instance's processing list gets its record (0: it is not). A list
- * key holding another type cannot take the record: it goes to the default list. */
+ * key holding another type cannot take the record: it goes to the default list. With dead '1'
+ * the raw job is kept in the dead-letter list too. */
 static struct rwd_script s_reject = {
     .name = "reject",
     .src = "if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
@@ -49,6 +50,7 @@ static struct rwd_script s_reject = {
            "if list == '' then list = KEYS[2] end\n"
            "local ok = redis.pcall('LPUSH', list, ARGV[3])\n"
            "if type(ok) == 'table' and ok.err then redis.call('LPUSH', KEYS[2], ARGV[3]) end\n"
+           "if ARGV[4] == '1' then redis.call('LPUSH', KEYS[3], ARGV[1]) end\n"
            "return 1\n"};
 
 /* KEYS: task, pending, processing, submitting.
@@ -215,8 +217,8 @@ struct rwd_store {
     const char *prefix, *instance;
     char done_ttl[16], adopt_after[24];
     char jobs[KEYLEN], results[KEYLEN], processing[KEYLEN], submitting[KEYLEN], pending[KEYLEN],
-        secret[KEYLEN], task_prefix[KEYLEN], instances[KEYLEN], processing_prefix[KEYLEN],
-        submitting_prefix[KEYLEN], dead[KEYLEN];
+        secret[KEYLEN], dead[KEYLEN], task_prefix[KEYLEN], instances[KEYLEN],
+        processing_prefix[KEYLEN], submitting_prefix[KEYLEN];
 };
 
 struct rwd_store *rwd_store_new(struct rwd_redis *cmd, struct rwd_redis *block,
@@ -292,12 +294,19 @@ int rwd_store_wait(struct rwd_store *st, int timeout_s, rwd_redis_cb *cb, void *
 }
 
 int rwd_store_reject(struct rwd_store *st, const char *raw, size_t rawlen, const char *list,
-                     const char *record, rwd_redis_cb *cb, void *arg)
+                     const char *record, bool dead, rwd_redis_cb *cb, void *arg)
 {
-    const char *argv[] = {st->processing, st->results, raw, list ? list : "", record};
-    size_t lens[] = {strlen(argv[0]), strlen(argv[1]), rawlen, strlen(argv[3]), strlen(record)};
+    const char *argv[] = {st->processing,   st->results, st->dead,        raw,
+                          list ? list : "", record,      dead ? "1" : "0"};
+    size_t lens[] = {strlen(argv[0]),
+                     strlen(argv[1]),
+                     strlen(argv[2]),
+                     rawlen,
+                     strlen(argv[4]),
+                     strlen(record),
+                     1};
 
-    return rwd_redis_eval(st->cmd, &s_reject, cb, arg, 2, 5, argv, lens);
+    return rwd_redis_eval(st->cmd, &s_reject, cb, arg, 3, 7, argv, lens);
 }
 
 int rwd_store_register(struct rwd_store *st, const char *uuid, const char *list, int n,

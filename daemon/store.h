@@ -3,6 +3,7 @@
 #ifndef RWD_STORE_H
 #define RWD_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,9 +46,10 @@ int rwd_store_wait(struct rwd_store *st, int timeout_s, rwd_redis_cb *cb, void *
 
 /* Pushes an error record for a job that will not be submitted, and drops the job from the
  * processing list, in one step, if the job is still there. Reply: 1, or 0 when it was not (the
- * record is then not written). list NULL: the default results list. */
+ * record is then not written). list NULL: the default results list. dead: the raw job is also
+ * pushed to the dead-letter list <prefix>:dead. */
 int rwd_store_reject(struct rwd_store *st, const char *raw, size_t rawlen, const char *list,
-                     const char *record, rwd_redis_cb *cb, void *arg);
+                     const char *record, bool dead, rwd_redis_cb *cb, void *arg);
 
 /* Records a task about to be submitted: the job (raw) leaves the processing list, the task
  * (body, with its taskUUID) joins this instance's submitting set until Runware acknowledges it.

@@ -22,12 +22,16 @@ struct rw_config {
     int max_requests;          /* concurrent POSTs to Runware */
     int max_pending;           /* jobs taken from Redis and not yet acknowledged */
     int max_inflight; /* tasks registered and not yet completed, across instances (intake bound) */
-    int submit_retries;     /* retries of a retryable submit failure before an error record */
-    int request_timeout_ms; /* one POST, connect included */
-    int callback_max_bytes; /* largest callback body accepted */
-    int done_ttl;           /* seconds a completed task's tombstone absorbs late callbacks */
-    int callback_timeout;   /* seconds without a result before a task is polled (getResponse) */
-    int job_timeout;        /* seconds after which a task without a result gets an error record */
+    int submit_retries;           /* retries of a retryable submit failure before an error record */
+    int request_timeout_ms;       /* one POST, connect included */
+    int max_callback_bytes;       /* largest callback body accepted (413 beyond) */
+    int max_callback_connections; /* listener connections open at once */
+    int callback_idle_timeout;    /* seconds a listener connection may stay silent */
+    int callback_request_timeout; /* seconds a whole request (headers and body) may take */
+    int max_job_bytes;            /* largest job payload; larger ones are refused */
+    int done_ttl;                 /* seconds a completed task's tombstone absorbs late callbacks */
+    int callback_timeout; /* seconds without a result before a task is polled (getResponse) */
+    int job_timeout;      /* seconds after which a task without a result gets an error record */
     int adopt_after; /* seconds without a heartbeat before an instance's leftovers are adopted */
     int shutdown_timeout; /* seconds SIGTERM waits for tasks mid-submission before exiting */
 };

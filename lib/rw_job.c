@@ -69,7 +69,7 @@ static int rw_job_tokenize(const char *buf, size_t len, json_object *errs, json_
             rc = 0;
         goto fail;
     }
-    if ((tok = json_tokener_new()) == NULL)
+    if ((tok = json_tokener_new_ex(RW_JOB_MAX_DEPTH)) == NULL)
         goto fail;
     json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
     obj = json_tokener_parse_ex(tok, buf, (int)len);
@@ -84,9 +84,21 @@ static int rw_job_tokenize(const char *buf, size_t len, json_object *errs, json_
         end = len; /* everything was consumed */
     }
     if (obj == NULL && je != json_tokener_success) {
-        if (rw_errors_add(errs, RW_E_INVALID_JSON, NULL,
-                          "payload is not valid JSON: %s at byte %zu", json_tokener_error_desc(je),
-                          end))
+        bool added;
+
+        if (je == json_tokener_error_depth)
+            added = rw_errors_add(errs, RW_E_INVALID_JSON, NULL,
+                                  "payload refused: it is nested deeper than %d levels (at byte "
+                                  "%zu)",
+                                  RW_JOB_MAX_DEPTH, end);
+        else if (je == json_tokener_error_parse_utf8_string)
+            added = rw_errors_add(errs, RW_E_INVALID_JSON, NULL,
+                                  "payload refused: it is not valid UTF-8 (at byte %zu)", end);
+        else
+            added = rw_errors_add(errs, RW_E_INVALID_JSON, NULL,
+                                  "payload is not valid JSON: %s at byte %zu",
+                                  json_tokener_error_desc(je), end);
+        if (added)
             rc = 0;
         goto fail;
     }

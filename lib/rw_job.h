@@ -8,16 +8,17 @@
 
 struct rw_schema;
 
-#define RW_TASK_TYPE  "imageInference"
-#define RW_MODEL_AIR  "runware:111@1"
+#define RW_TASK_TYPE       "imageInference"
+#define RW_MODEL_AIR       "runware:111@1"
 #define RW_RESULT_LIST_MAX 512 /* bytes of a resultList key */
+#define RW_JOB_MAX_DEPTH   32  /* nesting of arrays and objects a job may have */
 
 struct rw_job {
-    json_object *task;                  /* owned; the task with taskType/model/taskUUID filled */
-    json_object *meta;                  /* owned, NULL when the job had none; echoed verbatim */
-    char *result_list;                  /* owned, NULL: the default results list */
-    char task_uuid[RW_UUID_LEN + 1];    /* the producer's or a fresh one; set even on rejection */
-    int number_results;                 /* images the task will produce (numberResults, default 1) */
+    json_object *task;               /* owned; the task with taskType/model/taskUUID filled */
+    json_object *meta;               /* owned, NULL when the job had none; echoed verbatim */
+    char *result_list;               /* owned, NULL: the default results list */
+    char task_uuid[RW_UUID_LEN + 1]; /* the producer's or a fresh one; set even on rejection */
+    int number_results;              /* images the task will produce (numberResults, default 1) */
 };
 
 /* Parses one job payload (buf need not be NUL-terminated) and, when schema is non-NULL, validates

@@ -15,7 +15,8 @@
  * <prefix>:pending      zset    uuid -> takenAt ms, tasks not yet complete
  * <prefix>:instances    zset    instance id -> its last heartbeat (Redis time, ms)
  * <prefix>:secret       string  the shared webhook secret (when no webhook_secret_file)
- * <prefix>:dead         list    dead letters: raw job payloads set aside (LMOVE back to jobs) */
+ * <prefix>:dead         list    raw payloads of jobs refused unread (too large, not UTF-8 JSON,
+ *                               too deep, not an object); LMOVE one back onto :jobs to retry */
 enum rw_key_kind {
     RW_KEY_JOBS,
     RW_KEY_RESULTS,

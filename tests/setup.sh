@@ -2,7 +2,7 @@
 # Debian 12 packages only; needs root (or sudo) the first time.
 
 RW_PACKAGES="build-essential cmake pkg-config libevent-dev libcurl4-openssl-dev libjson-c-dev
-libhiredis-dev libssl-dev redis-server redis-tools curl python3-redis systemd man-db"
+libhiredis-dev libssl-dev redis-server redis-tools curl python3-redis systemd man-db clang libclang-rt-dev"
 
 rw_install_deps() {
     local missing="" p

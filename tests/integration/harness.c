@@ -689,6 +689,7 @@ void it_rw_start(struct it_env *e, const char *extra)
     char *keyname = it_fmt("api%s%s.key", e->tag[0] ? "-" : "", e->tag);
     char *confname = it_fmt("%s.conf", e->rw_names[0]);
     it_write_file(e, keyname, keytext, keyfile);
+    chmod(keyfile, 0600); /* runwared warns about a key file others may read */
     free(keytext);
     if (e->secret_in_file && e->owner) {
         /* a peer shares the owner's file (and so its secret) */

@@ -110,7 +110,7 @@ static void test_direct_posts(void)
     it_redis_start(&e);
     const char *sim[] = {"--delay-ms", "60000", "--jitter-ms", "0", "--seed", "11", NULL};
     it_sim_start(&e, sim);
-    it_rw_start(&e, "callback_max_bytes = 4096\n");
+    it_rw_start(&e, "max_callback_bytes = 4096\n");
 
     char *j1 = it_fmt("{\"task\":{\"positivePrompt\":\"[sim:drop] one\",\"numberResults\":2," TASK
                       ",\"taskUUID\":\"%s\"},\"meta\":\"t1\",\"resultList\":\"cb:list\"}",
@@ -223,7 +223,7 @@ static void test_direct_posts(void)
     char *url3 = cb_url(&e, u3, tok3);
     code = it_http("POST", url3, big, strlen(big), NULL, 5000 * it_slow());
     IT_EXPECT(code >= 400 && code < 500,
-              "T3: an 8 KB body over callback_max_bytes 4096 -> %ld, expected a 4xx", code);
+              "T3: an 8 KB body over max_callback_bytes 4096 -> %ld, expected a 4xx", code);
     free(url3);
     free(big);
     expect_no_record(&e, "cb:list", "T3 after refused bodies");

@@ -54,7 +54,7 @@ static void test_good(void)
                         "max_pending = 200\n"
                         "submit_retries = 3\n"
                         "request_timeout_ms = 15000\n"
-                        "callback_max_bytes = 1048576\n"
+                        "max_callback_bytes = 1048576\n"
                         "done_ttl = 3600\n",
                         e.redis_port, e.sim_port, key, e.rw_port, secret);
     it_write_file(&e, "good.conf", text, conf);

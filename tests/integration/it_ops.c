@@ -388,7 +388,7 @@ static void test_metrics(void)
             {"runwared_job_latency_seconds_count", 6},
             {"runwared_queue_depth", 0},
             {"runwared_tasks_in_flight", 0},
-            {"runwared_dead_letters", 0},
+            {"runwared_dead_letters", 1}, /* the "{not json" job, kept raw */
             {"runwared_instances_live", 1},
             {"runwared_tasks_in_hand", 0},
             {"runwared_redis_connected", 1},

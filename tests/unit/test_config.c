@@ -23,7 +23,11 @@
     "max_inflight = 10000\n"                                                                       \
     "submit_retries = 5\n"                                                                         \
     "request_timeout_ms = 30000\n"                                                                 \
-    "callback_max_bytes = 33554432\n"                                                              \
+    "max_callback_bytes = 33554432\n"                                                              \
+    "max_callback_connections = 1024\n"                                                            \
+    "callback_idle_timeout = 15\n"                                                                 \
+    "callback_request_timeout = 60\n"                                                              \
+    "max_job_bytes = 1048576\n"                                                                    \
     "done_ttl = 86400\n"                                                                           \
     "callback_timeout = 60\n"                                                                      \
     "job_timeout = 1800\n"                                                                         \
@@ -52,7 +56,11 @@ static void test_defaults(void)
     RWT_CHECK_INT(c.max_pending, 512);
     RWT_CHECK_INT(c.submit_retries, 5);
     RWT_CHECK_INT(c.request_timeout_ms, 30000);
-    RWT_CHECK_INT(c.callback_max_bytes, 33554432);
+    RWT_CHECK_INT(c.max_callback_bytes, 33554432);
+    RWT_CHECK_INT(c.max_callback_connections, 1024);
+    RWT_CHECK_INT(c.callback_idle_timeout, 15);
+    RWT_CHECK_INT(c.callback_request_timeout, 60);
+    RWT_CHECK_INT(c.max_job_bytes, 1048576);
     RWT_CHECK_INT(c.done_ttl, 86400);
     RWT_CHECK_INT(c.callback_timeout, 60);
     RWT_CHECK_INT(c.job_timeout, 1800);
@@ -143,7 +151,7 @@ static void test_values_table(void)
                         "max_pending = 100000\n"
                         "submit_retries = 0\n"
                         "request_timeout_ms = 100\n"
-                        "callback_max_bytes = 1073741824\n"
+                        "max_callback_bytes = 1073741824\n"
                         "done_ttl = 0\n"
                         "callback_timeout = 86400\n"
                         "job_timeout = 10\n"
@@ -165,7 +173,7 @@ static void test_values_table(void)
     RWT_CHECK_INT(c.max_pending, 100000);
     RWT_CHECK_INT(c.submit_retries, 0);
     RWT_CHECK_INT(c.request_timeout_ms, 100);
-    RWT_CHECK_INT(c.callback_max_bytes, 1073741824);
+    RWT_CHECK_INT(c.max_callback_bytes, 1073741824);
     RWT_CHECK_INT(c.done_ttl, 0);
     RWT_CHECK_INT(c.callback_timeout, 86400);
     RWT_CHECK_INT(c.job_timeout, 10);
@@ -217,8 +225,8 @@ static void test_errors_table(void)
         {"submit_retries = 101", "t.conf:1: submit_retries: 101 is out of range (expected 0..100)"},
         {"request_timeout_ms = 99",
          "t.conf:1: request_timeout_ms: 99 is out of range (expected 100..600000)"},
-        {"callback_max_bytes = 1023",
-         "t.conf:1: callback_max_bytes: 1023 is out of range (expected 1024..1073741824)"},
+        {"max_callback_bytes = 1023",
+         "t.conf:1: max_callback_bytes: 1023 is out of range (expected 1024..1073741824)"},
         {"done_ttl = 2592001", "t.conf:1: done_ttl: 2592001 is out of range (expected 0..2592000)"},
         {"callback_timeout = 0",
          "t.conf:1: callback_timeout: 0 is out of range (expected 1..86400)"},
@@ -440,7 +448,7 @@ static void test_shipped_conf(void)
         }
     }
     fclose(f);
-    RWT_CHECK_INT(documented, 23);
+    RWT_CHECK_INT(documented, 27);
     RWT_CHECK_INT(rw_config_parse(&d, uncommented, "uncommented", err, sizeof(err)), 0);
     RWT_CHECK_STR(err, "");
     RWT_CHECK_STR(d.redis_url, c.redis_url);
@@ -454,7 +462,11 @@ static void test_shipped_conf(void)
     RWT_CHECK_INT(d.max_pending, c.max_pending);
     RWT_CHECK_INT(d.submit_retries, c.submit_retries);
     RWT_CHECK_INT(d.request_timeout_ms, c.request_timeout_ms);
-    RWT_CHECK_INT(d.callback_max_bytes, c.callback_max_bytes);
+    RWT_CHECK_INT(d.max_callback_bytes, c.max_callback_bytes);
+    RWT_CHECK_INT(d.max_callback_connections, c.max_callback_connections);
+    RWT_CHECK_INT(d.callback_idle_timeout, c.callback_idle_timeout);
+    RWT_CHECK_INT(d.callback_request_timeout, c.callback_request_timeout);
+    RWT_CHECK_INT(d.max_job_bytes, c.max_job_bytes);
     RWT_CHECK_INT(d.done_ttl, c.done_ttl);
     RWT_CHECK_INT(d.callback_timeout, c.callback_timeout);
     RWT_CHECK_INT(d.job_timeout, c.job_timeout);

@@ -262,6 +262,7 @@ static void test_error_messages(void)
         {"{\"positivePrompt\":\"x\"} x", "at byte 23"},
         {"{\"positivePrompt\":\"x\"}\n\nzz", "at byte 24"},
         {"{\"a\":\"\xff\"}", "at byte 6"},
+        {"{\"a\":\"\xff\"}", "it is not valid UTF-8"},
         {"{\"positivePrompt\":", "unexpected end of data"},
         {"", "unexpected end of data at byte 0"},
         {"[1,2]", "a job must be a JSON object, got array"},
@@ -289,6 +290,42 @@ static void test_error_messages(void)
         }
         json_object_put(errs);
         rw_job_clear(&job);
+    }
+}
+
+/* Nesting: up to RW_JOB_MAX_DEPTH levels are taken, deeper is refused with a clear message,
+ * however deep (no recursion). */
+static void test_depth(void)
+{
+    static const struct {
+        int depth; /* arrays nested in meta, inside the envelope object */
+        int rc;
+    } t[] = {{RW_JOB_MAX_DEPTH - 1, 0}, {RW_JOB_MAX_DEPTH, -1}, {100000, -1}};
+
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        size_t n = 2 * (size_t)t[i].depth + 64, len;
+        char *s = malloc(n), *p;
+        struct rw_job job;
+        json_object *errs = NULL, *m = NULL;
+
+        RWT_CHECK(s != NULL);
+        if (!s)
+            return;
+        p = s + sprintf(s, "{\"task\":{\"positivePrompt\":\"x\"},\"meta\":");
+        memset(p, '[', (size_t)t[i].depth);
+        p += t[i].depth;
+        memset(p, ']', (size_t)t[i].depth);
+        p += t[i].depth;
+        strcpy(p, "}");
+        len = strlen(s);
+        RWT_CHECK_INT(rw_job_parse(s, len, NULL, &job, &errs), t[i].rc);
+        if (t[i].rc) {
+            json_object_object_get_ex(json_object_array_get_idx(errs, 0), "message", &m);
+            RWT_CHECK(m && strstr(json_object_get_string(m), "nested deeper than 32 levels"));
+        }
+        json_object_put(errs);
+        rw_job_clear(&job);
+        free(s);
     }
 }
 
@@ -386,6 +423,7 @@ static void test_set_delivery(void)
 }
 
 static const struct rwt_case cases[] = {
+    {"depth", test_depth},
     {"table", test_table},
     {"defaults_filled", test_defaults_filled},
     {"fresh_uuids_differ", test_fresh_uuids_differ},
