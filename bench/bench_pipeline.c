@@ -49,7 +49,7 @@ int main(int argc, char **argv)
     int njobs = argc > 1 ? atoi(argv[1]) : 5000;
     const char *batch = argc > 2 ? argv[2] : "16";
     static const char *const outputs[] = {"URL", "base64Data", "dataURI"};
-    const char *sim[] = {"--delay-ms", "0", "--jitter-ms", "0", "--quiet", NULL};
+    const char *sim[] = {"--delay-ms", "0", "--jitter-ms", "0", "--callback-conns", "16", "--quiet", NULL};
     const char *lists[1];
     char results[64], *conf, **payloads;
     struct it_env e;
