@@ -275,6 +275,22 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
     log_info("SIGHUP: nothing to reload; restart runwared to apply a new configuration");
 }
 
+
+/* The event base. epoll's changelist folds the changes a turn of the loop makes to one socket
+ * (evhttp turns a connection's read and write interest off and on around every request) into
+ * at most one epoll_ctl at the next dispatch. No descriptor the loop watches is dup()ed. */
+static struct event_base *rwd_base_new(void)
+{
+    struct event_config *ec = event_config_new();
+    struct event_base *base;
+
+    if (!ec)
+        return NULL;
+    event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    base = event_base_new_with_config(ec);
+    event_config_free(ec);
+    return base;
+}
 static void setup(struct rwd *d, const char *api_key)
 {
     struct rw_redis_addr addr = {0};
@@ -287,7 +303,7 @@ static void setup(struct rwd *d, const char *api_key)
         fatalx("redis_url: %s", err);
     if (snprintf(auth, sizeof(auth), "Authorization: Bearer %s", api_key) >= (int)sizeof(auth))
         fatalx("the API key is too long");
-    if (!(d->base = event_base_new()))
+    if (!(d->base = rwd_base_new()))
         fatalx("event_base_new");
     if (rwd_notify_init(d->base) < 0)
         fatalx("systemd notification setup failed");
