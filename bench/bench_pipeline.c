@@ -305,15 +305,24 @@ struct sent {
     long *busy;
 };
 
+/* Every record in and every POST answered. */
+static void maybe_done(struct lat *l)
+{
+    if (l->recorded == l->total && l->answered == l->total)
+        event_base_loopbreak(l->base);
+}
+
 static void on_answer(struct evhttp_request *req, void *arg)
 {
     struct sent *s = arg;
+    struct lat *l = s->l;
 
     (*s->busy)--;
-    s->l->answered++;
+    l->answered++;
     if (!req || evhttp_request_get_response_code(req) != 200)
-        s->l->failed++;
+        l->failed++;
     free(s);
+    maybe_done(l);
 }
 
 static void send_callback(struct lat *l, int i)
@@ -379,7 +388,7 @@ static void on_record(redisAsyncContext *ac, void *reply, void *arg)
         }
     }
     if (l->recorded == l->total) {
-        event_base_loopbreak(l->base);
+        maybe_done(l);
         return;
     }
     redisAsyncCommand(ac, on_record, l, "BRPOP %s 1", l->results);
