@@ -12,7 +12,9 @@
  *   submitted and acknowledged; runwared's RSS is read with all of them in flight. Then the bench
  *   itself POSTs their callbacks (valid tokens) at a steady R/s for S seconds over 16 connections
  *   and times each one from the moment it is sent to the moment its record is popped from the
- *   result list: callback-to-record latency p50/p99/max.
+ *   result list: callback-to-record latency p50/p99/max. Meanwhile it pushes new jobs at the same
+ *   rate (also [sim:drop]), so runwared takes, validates, registers and submits R jobs/s while it
+ *   completes R jobs/s: the steady state of R jobs/s.
  * Floor: redis-benchmark on the same redis-server for the commands a job needs (LPUSH, and EVAL of
  *   a trivial script standing for each of runwared's scripts), and the CPU Redis and the sim spent
  *   per job in phase 1. */
@@ -285,8 +287,9 @@ struct lat {
     struct event_base *base;
     struct evhttp_connection *conn[NCONNS];
     long busy[NCONNS];
-    redisAsyncContext *ac;
-    char results[64];
+    redisAsyncContext *ac;      /* BRPOP of the records */
+    redisAsyncContext *push_ac; /* LPUSH of the new jobs */
+    char results[64], jobs[64];
     unsigned nonce;
     int total, sent, answered, failed, recorded;
     double rate, t0;
@@ -364,8 +367,19 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
     if (due > l->total)
         due = l->total;
-    while (l->sent < due)
-        send_callback(l, l->sent++);
+    while (l->sent < due) {
+        char uuid[RW_UUID_LEN + 1], *job;
+
+        send_callback(l, l->sent);
+        task_uuid(uuid, l->nonce + 1, l->sent);
+        job = it_fmt("{\"task\":{\"taskUUID\":\"%s\",\"positivePrompt\":\"[sim:drop] "
+                     "benchmark job %d taken meanwhile\",\"numberResults\":1,\"width\":1024,"
+                     "\"height\":1024,\"steps\":28}}",
+                     uuid, l->sent);
+        redisAsyncCommand(l->push_ac, NULL, NULL, "LPUSH %s %s", l->jobs, job);
+        free(job);
+        l->sent++;
+    }
 }
 
 static void on_record(redisAsyncContext *ac, void *reply, void *arg)
@@ -469,11 +483,14 @@ static int inflight_latency(const struct opts *o)
     for (int i = 0; i < l.total; i++)
         l.lat_ms[i] = -1;
     snprintf(l.results, sizeof(l.results), "%s:results", e.prefix);
+    snprintf(l.jobs, sizeof(l.jobs), "%s:jobs", e.prefix);
     for (int i = 0; i < NCONNS; i++)
         if (!(l.conn[i] = evhttp_connection_base_new(l.base, NULL, "127.0.0.1", e.rw_port)))
             it_die(&e, "evhttp_connection_base_new");
     if (!(l.ac = redisAsyncConnect("127.0.0.1", e.redis_port)) || l.ac->err ||
-        redisLibeventAttach(l.ac, l.base) != REDIS_OK)
+        redisLibeventAttach(l.ac, l.base) != REDIS_OK ||
+        !(l.push_ac = redisAsyncConnect("127.0.0.1", e.redis_port)) || l.push_ac->err ||
+        redisLibeventAttach(l.push_ac, l.base) != REDIS_OK)
         it_die(&e, "redisAsyncConnect");
     redisAsyncCommand(l.ac, on_record, &l, "BRPOP %s 1", l.results);
     {
@@ -489,7 +506,7 @@ static int inflight_latency(const struct opts *o)
     event_base_dispatch(l.base);
     c1 = cpu_seconds(e.rw.pid, &s1);
     printf("latency: %d callbacks POSTed by the bench at %d/s over %d connections, each "
-           "completing a task\n",
+           "completing a task, while as many new jobs are pushed at the same rate\n",
            l.total, o->rate, NCONNS);
     printf("  records            %d of %d (%d callbacks not answered 200) in %.2f s\n", l.recorded,
            l.total, l.failed, mono_s() - l.t0);
@@ -503,7 +520,8 @@ static int inflight_latency(const struct opts *o)
         qsort(v, k, sizeof(double), cmp_double);
         printf("  callback->record   p50 %.2f ms, p99 %.2f ms, max %.2f ms\n", v[k / 2],
                v[(int)ceil(k * 0.99) - 1], v[k - 1]);
-        printf("  runwared CPU       %.1f us per callback+record at this rate\n",
+        printf("  runwared CPU       %.1f us per job (intake, submission, callback, record) at "
+               "this rate\n",
                (c1 - c0) * 1e6 / l.recorded);
         free(v);
     }
@@ -514,6 +532,7 @@ static int inflight_latency(const struct opts *o)
     for (int i = 0; i < NCONNS; i++)
         evhttp_connection_free(l.conn[i]);
     redisAsyncFree(l.ac);
+    redisAsyncFree(l.push_ac);
     event_base_free(l.base);
     free(l.sent_at);
     free(l.lat_ms);
