@@ -514,7 +514,17 @@ int main(int argc, char **argv)
     fprintf(stderr, "runware-sim: seed %llu\n", (unsigned long long)sim.opt.seed);
     signal(SIGPIPE, SIG_IGN);
 
-    sim.base = event_base_new();
+    /* epoll's changelist: evhttp turns each connection's read and write interest off and on
+     * around every request and callback; the changes of one loop turn become one epoll_ctl. */
+    {
+        struct event_config *ec = event_config_new();
+
+        if (!ec)
+            goto fail;
+        event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+        sim.base = event_base_new_with_config(ec);
+        event_config_free(ec);
+    }
     if (!sim.base)
         goto fail;
     sim.dns = evdns_base_new(sim.base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
