@@ -115,6 +115,37 @@ static long long redis_used_memory(struct it_env *e)
     return v;
 }
 
+/* Redis's own account of the commands it ran (INFO commandstats): total calls and µs, and those
+ * of EVALSHA (runwared's scripts). */
+static void redis_commandstats(struct it_env *e, int njobs)
+{
+    redisReply *r = it_redis(e, "INFO commandstats");
+    long long calls = 0, evcalls = 0;
+    double usec = 0, evusec = 0;
+    const char *p = r->type == REDIS_REPLY_STRING ? r->str : "";
+
+    while ((p = strstr(p, "cmdstat_"))) {
+        long long c = 0;
+        double u = 0;
+        const char *q = strstr(p, ":calls=");
+
+        if (q && sscanf(q, ":calls=%lld,usec=%lf", &c, &u) == 2) {
+            calls += c;
+            usec += u;
+            if (strncmp(p, "cmdstat_evalsha:", 16) == 0) {
+                evcalls = c;
+                evusec = u;
+            }
+        }
+        p += 8;
+    }
+    printf("  redis commands     %.1f per job, %.1f us per job inside Redis; EVALSHA %.1f per job, "
+           "%.2f us each\n",
+           (double)calls / njobs, usec / njobs, (double)evcalls / njobs,
+           evcalls ? evusec / evcalls : 0);
+    freeReplyObject(r);
+}
+
 /* Pops up to want records from list, oldest first, many per round trip; counts successes.
  * Returns how many arrived before the deadline. */
 static size_t drain(struct it_env *e, const char *list, size_t want, int timeout_ms, size_t *ok)
@@ -215,6 +246,7 @@ static int throughput(const struct opts *o)
            100 * (rws1 - rws0) / (rw1 - rw0 > 0 ? rw1 - rw0 : 1));
     printf("  redis CPU/job      %.1f us\n", (rd1 - rd0) * 1e6 / njobs);
     printf("  sim CPU/job        %.1f us\n", (sm1 - sm0) * 1e6 / njobs);
+    redis_commandstats(&e, njobs);
     printf("  CPU use            runwared %.0f%%, redis %.0f%%, sim %.0f%% of one core\n",
            100 * (rw1 - rw0) / (t1 - t0), 100 * (rd1 - rd0) / (t1 - t0),
            100 * (sm1 - sm0) / (t1 - t0));

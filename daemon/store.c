@@ -92,27 +92,30 @@ static struct rwd_script s_unsubmitted = {
 /* KEYS: task, seen, items, pending, submitting, default results.
  * ARGV: uuid, imageUUID ('' = error), item, tail, done ttl.
  * The record is head ++ items joined by ',' ++ tail (see rw_record.h); the task then becomes a
- * tombstone (state done) that absorbs late and repeated callbacks until it expires. */
+ * tombstone (state done) that absorbs late and repeated callbacks until it expires. A task of
+ * one image completes with its first image, without the seen and items keys. */
 static struct rwd_script s_complete = {
     .name = "complete",
     .src =
         "redis.call('SREM', KEYS[5], ARGV[1])\n"
-        "local st = redis.call('HGET', KEYS[1], 'state')\n"
-        "if not st then return -1 end\n"
-        "if st == 'done' then return 0 end\n"
+        "local f = redis.call('HMGET', KEYS[1], 'state', 'n', 'head', 'list')\n"
+        "if not f[1] then return -1 end\n"
+        "if f[1] == 'done' then return 0 end\n"
+        "local items, kept = nil, true\n"
         "if ARGV[2] ~= '' then\n"
-        "  if redis.call('HSETNX', KEYS[2], ARGV[2], '1') == 0 then return 0 end\n"
-        "  redis.call('RPUSH', KEYS[3], ARGV[3])\n"
-        "  if redis.call('HLEN', KEYS[2]) < tonumber(redis.call('HGET', KEYS[1], 'n')) then\n"
-        "    return 1\n"
+        "  if f[2] == '1' then\n"
+        "    items, kept = {ARGV[3]}, false\n"
+        "  else\n"
+        "    if redis.call('HSETNX', KEYS[2], ARGV[2], '1') == 0 then return 0 end\n"
+        "    redis.call('RPUSH', KEYS[3], ARGV[3])\n"
+        "    if redis.call('HLEN', KEYS[2]) < tonumber(f[2]) then return 1 end\n"
         "  end\n"
         "end\n"
-        "local items = redis.call('LRANGE', KEYS[3], 0, -1)\n"
-        "local rec = redis.call('HGET', KEYS[1], 'head') .. table.concat(items, ',') .. ARGV[4]\n"
-        "local list = redis.call('HGET', KEYS[1], 'list')\n"
-        "local ok = redis.pcall('LPUSH', list, rec)\n"
+        "if kept then items = redis.call('LRANGE', KEYS[3], 0, -1) end\n"
+        "local rec = f[3] .. table.concat(items, ',') .. ARGV[4]\n"
+        "local ok = redis.pcall('LPUSH', f[4], rec)\n"
         "if type(ok) == 'table' and ok.err then redis.call('LPUSH', KEYS[6], rec) end\n"
-        "redis.call('DEL', KEYS[2], KEYS[3])\n"
+        "if kept then redis.call('DEL', KEYS[2], KEYS[3]) end\n"
         "redis.call('HDEL', KEYS[1], 'head', 'list', 'n', 'body')\n"
         "redis.call('HSET', KEYS[1], 'state', 'done')\n"
         "redis.call('ZREM', KEYS[4], ARGV[1])\n"
