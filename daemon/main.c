@@ -471,6 +471,22 @@ static const char *intake_paused(void *submit)
     return rwd_submit_paused(submit);
 }
 
+/* The event base. epoll's changelist folds the changes a turn of the loop makes to one socket
+ * (evhttp turns a connection's read and write interest off and on around every request) into
+ * at most one epoll_ctl at the next dispatch. No descriptor the loop watches is dup()ed. */
+static struct event_base *rwd_base_new(void)
+{
+    struct event_config *ec = event_config_new();
+    struct event_base *base;
+
+    if (!ec)
+        return NULL;
+    event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    base = event_base_new_with_config(ec);
+    event_config_free(ec);
+    return base;
+}
+
 static void setup(struct rwd *d, const char *api_key)
 {
     struct rw_redis_addr addr = {0};
@@ -478,7 +494,7 @@ static void setup(struct rwd *d, const char *api_key)
 
     if (rw_redis_url_parse(d->cfg.redis_url, &addr, err, sizeof(err)) < 0)
         fatalx("redis_url: %s", err);
-    if (!(d->base = event_base_new()))
+    if (!(d->base = rwd_base_new()))
         fatalx("event_base_new");
     if (rwd_notify_init(d->base) < 0)
         fatalx("systemd notification setup failed");

@@ -1,10 +1,15 @@
-/* hiredis async on the event loop: connect, AUTH/SELECT, reconnect with backoff, Lua scripts. */
+/* hiredis async on the event loop: connect, AUTH/SELECT, reconnect with backoff, Lua scripts.
+ *
+ * hiredis is tied to libevent by our own hooks rather than its adapter, which costs four
+ * epoll_ctl calls per command (a one-shot read event re-added after every read, the write event
+ * added and removed around every command). Here the read event stays armed while connected;
+ * commands issued during one turn of the loop are written together by one deferred flush, and
+ * the write event is armed only while the socket will not take the whole output. */
 #include "redis.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <hiredis/async.h>
-#include <hiredis/adapters/libevent.h>
 #include <openssl/sha.h>
 
 #include "log.h"
@@ -17,6 +22,10 @@ struct rwd_redis {
     char *name;
     struct rw_redis_addr addr;
     redisAsyncContext *ac; /* NULL while disconnected */
+    struct event *rev;     /* ac's socket readable (persistent, armed while attached) */
+    struct event *wev;     /* ac's socket writable: connect done, or output left over */
+    struct event *flush;   /* activated (no syscall) when a command is queued */
+    bool flushing;         /* inside redisAsyncHandleWrite from our flush */
     struct event *retry_ev;
     int backoff_ms;
     bool ready;   /* connected, authenticated, db selected */
@@ -39,6 +48,103 @@ struct pending {
 };
 
 static void connect_now(struct rwd_redis *r);
+
+/* The hooks hiredis calls; privdata is the rwd_redis (it outlives each context). */
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+    struct rwd_redis *r = arg;
+
+    if (r->ac)
+        redisAsyncHandleRead(r->ac); /* may free the context (r->ac is then NULL) */
+}
+
+/* Writes what the commands of this loop turn queued, or what the socket refused before. */
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    struct rwd_redis *r = arg;
+
+    if (!r->ac)
+        return;
+    r->flushing = true;
+    redisAsyncHandleWrite(r->ac); /* may free the context; r stays */
+    r->flushing = false;
+}
+
+static void hook_add_read(void *arg)
+{
+    struct rwd_redis *r = arg;
+
+    if (r->rev && !event_pending(r->rev, EV_READ, NULL))
+        event_add(r->rev, NULL);
+}
+
+static void hook_del_read(void *arg)
+{
+    struct rwd_redis *r = arg;
+
+    if (r->rev)
+        event_del(r->rev);
+}
+
+/* hiredis has output to send. From a command: flush once this loop turn's other commands are
+ * queued too. From our flush (the socket took part of it) or while connecting: wait until the
+ * socket is writable. */
+static void hook_add_write(void *arg)
+{
+    struct rwd_redis *r = arg;
+
+    if (!r->wev)
+        return;
+    if (r->flushing || !(r->ac->c.flags & REDIS_CONNECTED)) {
+        if (!event_pending(r->wev, EV_WRITE, NULL))
+            event_add(r->wev, NULL);
+    } else if (!event_pending(r->flush, EV_TIMEOUT, NULL) &&
+               !event_pending(r->wev, EV_WRITE, NULL)) {
+        event_active(r->flush, EV_TIMEOUT, 0);
+    }
+}
+
+static void hook_del_write(void *arg)
+{
+    struct rwd_redis *r = arg;
+
+    if (r->wev && event_pending(r->wev, EV_WRITE, NULL))
+        event_del(r->wev);
+}
+
+static void hook_cleanup(void *arg)
+{
+    struct rwd_redis *r = arg;
+
+    if (r->rev)
+        event_free(r->rev);
+    if (r->wev)
+        event_free(r->wev);
+    r->rev = r->wev = NULL;
+    event_del(r->flush);
+}
+
+static int attach(struct rwd_redis *r, redisAsyncContext *ac)
+{
+    int fd = ac->c.fd;
+
+    if (!(r->rev = event_new(r->base, fd, EV_READ | EV_PERSIST, on_readable, r)) ||
+        !(r->wev = event_new(r->base, fd, EV_WRITE, on_flush, r))) {
+        hook_cleanup(r);
+        return -1;
+    }
+    ac->ev.addRead = hook_add_read;
+    ac->ev.delRead = hook_del_read;
+    ac->ev.addWrite = hook_add_write;
+    ac->ev.delWrite = hook_del_write;
+    ac->ev.cleanup = hook_cleanup;
+    ac->ev.data = r;
+    r->ac = ac;
+    event_add(r->rev, NULL);
+    event_add(r->wev, NULL); /* the connect's outcome */
+    return 0;
+}
 
 static void on_retry(evutil_socket_t fd, short what, void *arg)
 {
@@ -70,7 +176,8 @@ struct rwd_redis *rwd_redis_new(struct event_base *base, const struct rw_redis_a
         (addr->password && !(r->addr.password = strdup(addr->password))))
         goto fail;
     r->retry_ev = evtimer_new(base, on_retry, r);
-    if (!r->retry_ev)
+    r->flush = event_new(base, -1, 0, on_flush, r);
+    if (!r->retry_ev || !r->flush)
         goto fail;
     r->backoff_ms = BACKOFF_MIN_MS;
     return r;
@@ -273,7 +380,7 @@ static void connect_now(struct rwd_redis *r)
         return;
     }
     ac->data = r;
-    if (redisLibeventAttach(ac, r->base) != REDIS_OK) {
+    if (attach(r, ac) < 0) {
         log_warnx("%s: cannot attach to the event loop", r->name);
         redisAsyncFree(ac);
         schedule_reconnect(r);
@@ -281,7 +388,6 @@ static void connect_now(struct rwd_redis *r)
     }
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
-    r->ac = ac;
 }
 
 void rwd_redis_start(struct rwd_redis *r)
@@ -299,6 +405,8 @@ void rwd_redis_free(struct rwd_redis *r)
         redisAsyncFree(r->ac); /* runs pending callbacks with NULL, then on_disconnect */
     if (r->retry_ev)
         event_free(r->retry_ev);
+    if (r->flush)
+        event_free(r->flush);
     free(r->name);
     free(r->addr.host);
     free(r->addr.path);

@@ -39,13 +39,17 @@ static struct rwd_script s_take = {
            "end\n"
            "return out\n"};
 
+/* The processing list holds up to max_pending jobs, newest at its left; jobs are registered or
+ * refused about oldest first, so the scripts look for a job from the right (LPOS RANK -1,
+ * LREM -1): a few comparisons instead of a scan of the whole list per job. */
+
 /* KEYS: processing, default results, dead. ARGV: raw job, list ('' = default), record, dead.
  * Only a job still in this instance's processing list gets its record (0: it is not). A list
  * key holding another type cannot take the record: it goes to the default list. With dead '1'
  * the raw job is kept in the dead-letter list too. */
 static struct rwd_script s_reject = {
     .name = "reject",
-    .src = "if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end\n"
+    .src = "if redis.call('LREM', KEYS[1], -1, ARGV[1]) == 0 then return 0 end\n"
            "local list = ARGV[2]\n"
            "if list == '' then list = KEYS[2] end\n"
            "local ok = redis.pcall('LPUSH', list, ARGV[3])\n"
@@ -60,7 +64,7 @@ static struct rwd_script s_reject = {
  * no longer in the processing list (queued again meanwhile) is not registered (-3). */
 static struct rwd_script s_register = {
     .name = "register",
-    .src = "if not redis.call('LPOS', KEYS[3], ARGV[7]) then return -3 end\n"
+    .src = "if not redis.call('LPOS', KEYS[3], ARGV[7], 'RANK', -1) then return -3 end\n"
            "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
            "local t = redis.call('TYPE', ARGV[2])['ok']\n"
            "if t ~= 'none' and t ~= 'list' then return -2 end\n"
@@ -68,7 +72,7 @@ static struct rwd_script s_register = {
            "           'head', ARGV[4], 'takenAt', ARGV[5], 'owner', ARGV[6], 'body', ARGV[8])\n"
            "redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])\n"
            "redis.call('SADD', KEYS[4], ARGV[1])\n"
-           "redis.call('LREM', KEYS[3], 1, ARGV[7])\n"
+           "redis.call('LREM', KEYS[3], -1, ARGV[7])\n"
            "return 1\n"};
 
 /* KEYS: task, submitting, pending. ARGV: uuid, now, first poll, attempts. The task is
@@ -103,28 +107,31 @@ static struct rwd_script s_unsubmitted = {
  * ARGV: uuid, imageUUID ('' = error), item, tail, done ttl, timed ('1': answer a completion with
  * {2, takenAt} instead of 2).
  * The record is head ++ items joined by ',' ++ tail (see rw_record.h); the task then becomes a
- * tombstone (state done) that absorbs late and repeated callbacks until it expires. */
+ * tombstone (state done) that absorbs late and repeated callbacks until it expires. A task of
+ * one image completes with its first image, without the seen and items keys. */
 static struct rwd_script s_complete = {
     .name = "complete",
     .src =
         "redis.call('SREM', KEYS[5], ARGV[1])\n"
-        "local st = redis.call('HGET', KEYS[1], 'state')\n"
-        "if not st then return -1 end\n"
-        "if st == 'done' then return 0 end\n"
+        "local f = redis.call('HMGET', KEYS[1], 'state', 'n', 'head', 'list', 'takenAt')\n"
+        "if not f[1] then return -1 end\n"
+        "if f[1] == 'done' then return 0 end\n"
+        "local items, kept = nil, true\n"
         "if ARGV[2] ~= '' then\n"
-        "  if redis.call('HSETNX', KEYS[2], ARGV[2], '1') == 0 then return 0 end\n"
-        "  redis.call('RPUSH', KEYS[3], ARGV[3])\n"
-        "  if redis.call('HLEN', KEYS[2]) < tonumber(redis.call('HGET', KEYS[1], 'n')) then\n"
-        "    return 1\n"
+        "  if f[2] == '1' then\n"
+        "    items, kept = {ARGV[3]}, false\n"
+        "  else\n"
+        "    if redis.call('HSETNX', KEYS[2], ARGV[2], '1') == 0 then return 0 end\n"
+        "    redis.call('RPUSH', KEYS[3], ARGV[3])\n"
+        "    if redis.call('HLEN', KEYS[2]) < tonumber(f[2]) then return 1 end\n"
         "  end\n"
         "end\n"
-        "local taken = tonumber(redis.call('HGET', KEYS[1], 'takenAt')) or 0\n"
-        "local items = redis.call('LRANGE', KEYS[3], 0, -1)\n"
-        "local rec = redis.call('HGET', KEYS[1], 'head') .. table.concat(items, ',') .. ARGV[4]\n"
-        "local list = redis.call('HGET', KEYS[1], 'list')\n"
-        "local ok = redis.pcall('LPUSH', list, rec)\n"
+        "local taken = tonumber(f[5]) or 0\n"
+        "if kept then items = redis.call('LRANGE', KEYS[3], 0, -1) end\n"
+        "local rec = f[3] .. table.concat(items, ',') .. ARGV[4]\n"
+        "local ok = redis.pcall('LPUSH', f[4], rec)\n"
         "if type(ok) == 'table' and ok.err then redis.call('LPUSH', KEYS[6], rec) end\n"
-        "redis.call('DEL', KEYS[2], KEYS[3])\n"
+        "if kept then redis.call('DEL', KEYS[2], KEYS[3]) end\n"
         "redis.call('HDEL', KEYS[1], 'head', 'list', 'n', 'body')\n"
         "redis.call('HSET', KEYS[1], 'state', 'done')\n"
         "redis.call('ZREM', KEYS[4], ARGV[1])\n"

@@ -65,6 +65,8 @@ static const struct opt_def opt_table[] = {
     {"gen-fail", OT_RATE, 0, 0, OFF(rates.gen_fail), "R", "fraction of tasks that fail"},
     {"callback-attempts", OT_LONG, 1, 1000, OFF(callback_attempts), "N",
      "delivery attempts per callback (10)"},
+    {"callback-conns", OT_LONG, 1, 256, OFF(callback_conns), "N",
+     "kept-alive connections per receiver; callbacks go out in parallel over them (1)"},
     {"retain-s", OT_LONG, 0, 30L * 86400, OFF(retain_s), "N",
      "seconds results stay available to getResponse (3600)"},
     {"max-body", OT_LONG, 1, 1L << 30, OFF(max_body), "BYTES",
@@ -504,6 +506,7 @@ int main(int argc, char **argv)
     sim.opt.delay_ms = 50;
     sim.opt.jitter_ms = 50;
     sim.opt.callback_attempts = 10;
+    sim.opt.callback_conns = 1;
     sim.opt.retain_s = 3600;
     sim.opt.max_body = 16L << 20;
     sim.opt.verbosity = 1;
@@ -519,7 +522,17 @@ int main(int argc, char **argv)
     fprintf(stderr, "runware-sim: seed %llu\n", (unsigned long long)sim.opt.seed);
     signal(SIGPIPE, SIG_IGN);
 
-    sim.base = event_base_new();
+    /* epoll's changelist: evhttp turns each connection's read and write interest off and on
+     * around every request and callback; the changes of one loop turn become one epoll_ctl. */
+    {
+        struct event_config *ec = event_config_new();
+
+        if (!ec)
+            goto fail;
+        event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+        sim.base = event_base_new_with_config(ec);
+        event_config_free(ec);
+    }
     if (!sim.base)
         goto fail;
     sim.dns = evdns_base_new(sim.base, EVDNS_BASE_INITIALIZE_NAMESERVERS);

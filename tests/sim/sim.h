@@ -43,6 +43,7 @@ struct sim_opts {
     bool seed_given;
     struct sim_rates rates;
     long callback_attempts;
+    long callback_conns; /* kept-alive connections per receiver */
     long retain_s;
     long max_body;
     int verbosity; /* 0 quiet, 1 normal, 2 verbose */

@@ -1,5 +1,6 @@
-/* runware-sim: webhook callback delivery with libevent's HTTP client: one kept-alive connection
- * per host:port, 5 s timeout, exponential backoff with jitter, duplicate deliveries. */
+/* runware-sim: webhook callback delivery with libevent's HTTP client: a pool of kept-alive
+ * connections per host:port (--callback-conns, each callback on the least busy one), 5 s timeout,
+ * exponential backoff with jitter, duplicate deliveries. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +17,16 @@
 #define HOOK_BACKOFF_MS 250
 #define HOOK_CAP_MS     8000
 
+/* The connections to one receiver. */
 struct hook_conn {
     char host[256];
     int port;
-    struct evhttp_connection *evcon;
+    int n; /* connections in the pool */
     struct hook_conn *next;
+    struct hook_pooled {
+        struct evhttp_connection *evcon;
+        long busy; /* requests sent on it and not answered */
+    } pool[];
 };
 
 /* One callback body on its way to one URL, through all its attempts. */
@@ -30,9 +36,10 @@ struct hook_job {
     size_t rec;            /* delivery record in the task */
     char image_uuid[SIM_UUIDSZ];
     struct hook_conn *conn;
-    char *target;    /* path and query */
-    char *host_hdr;  /* Host: header */
-    char *log_where; /* host:port/path, without the query (it may hold a token) */
+    struct hook_pooled *on; /* the pooled connection of the attempt in progress, else NULL */
+    char *target;           /* path and query */
+    char *host_hdr;         /* Host: header */
+    char *log_where;        /* host:port/path, without the query (it may hold a token) */
     char *body;
     size_t len;
     int attempts;
@@ -87,7 +94,9 @@ void sim_hooks_free(struct sim *sim)
         struct hook_conn *c = h->conns;
 
         h->conns = c->next;
-        evhttp_connection_free(c->evcon);
+        for (int i = 0; i < c->n; i++)
+            if (c->pool[i].evcon)
+                evhttp_connection_free(c->pool[i].evcon);
         free(c);
     }
     while (h->jobs)
@@ -106,17 +115,22 @@ static struct hook_conn *conn_get(struct sim *sim, const char *host, int port)
             return c;
     if (strlen(host) >= sizeof(c->host))
         return NULL;
-    c = calloc(1, sizeof(*c));
+    c = calloc(1, sizeof(*c) + (size_t)sim->opt.callback_conns * sizeof(c->pool[0]));
     if (!c)
         return NULL;
     snprintf(c->host, sizeof(c->host), "%s", host);
     c->port = port;
-    c->evcon = evhttp_connection_base_new(sim->base, sim->dns, host, (ev_uint16_t)port);
-    if (!c->evcon) {
-        free(c);
-        return NULL;
+    c->n = (int)sim->opt.callback_conns;
+    for (int i = 0; i < c->n; i++) {
+        c->pool[i].evcon = evhttp_connection_base_new(sim->base, sim->dns, host, (ev_uint16_t)port);
+        if (!c->pool[i].evcon) {
+            while (i--)
+                evhttp_connection_free(c->pool[i].evcon);
+            free(c);
+            return NULL;
+        }
+        evhttp_connection_set_timeout(c->pool[i].evcon, HOOK_TIMEOUT_S);
     }
-    evhttp_connection_set_timeout(c->evcon, HOOK_TIMEOUT_S);
     c->next = h->conns;
     h->conns = c;
     return c;
@@ -174,6 +188,10 @@ static void on_done(struct evhttp_request *req, void *arg)
     struct sim *sim = job->sim;
     int status = req ? evhttp_request_get_response_code(req) : 0;
 
+    if (job->on) {
+        job->on->busy--;
+        job->on = NULL;
+    }
     sim_task_delivery_update(job->task, job->rec, job->attempts, status);
     sim_log(sim, 2, "task %s: callback attempt %d to %s -> %d", sim_task_uuid(job->task),
             job->attempts, job->log_where, status);
@@ -199,7 +217,11 @@ static void attempt(struct hook_job *job)
     struct sim *sim = job->sim;
     struct evhttp_request *req;
     struct evkeyvalq *hdrs;
+    struct hook_pooled *on = &job->conn->pool[0];
 
+    for (int i = 1; i < job->conn->n; i++)
+        if (job->conn->pool[i].busy < on->busy)
+            on = &job->conn->pool[i];
     job->attempts++;
     sim->st.callback_attempts++;
     sim_task_delivery_update(job->task, job->rec, job->attempts, -1);
@@ -216,8 +238,10 @@ static void attempt(struct hook_job *job)
     }
     /* -1 only when no socket could be made: libevent has dequeued the request, and it is left
      * alone (a leak in that rare case rather than risking a double free). */
-    if (evhttp_make_request(job->conn->evcon, req, EVHTTP_REQ_POST, job->target) != 0)
+    if (evhttp_make_request(on->evcon, req, EVHTTP_REQ_POST, job->target) != 0)
         goto fail;
+    on->busy++;
+    job->on = on;
     return;
 fail:
     sim_log(sim, 0, "task %s: callback to %s could not be sent", sim_task_uuid(job->task),

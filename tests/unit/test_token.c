@@ -29,6 +29,39 @@ static void test_make_vectors(void)
     RWT_CHECK_INT(rw_token_make(NULL, 5, UUID, tok), -1);
 }
 
+/* The key is set up once per secret: alternating secrets, repeats and the empty secret each give
+ * their own HMAC, whatever was computed before. */
+static void test_make_secret_changes(void)
+{
+    static const struct {
+        const char *secret;
+        size_t len;
+        const char *msg, *want;
+    } t[] = {
+        {SECRET, sizeof(SECRET) - 1, UUID, TOKEN},
+        {"Jefe", 4, "what do ya want for nothing?",
+         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
+        {SECRET, sizeof(SECRET) - 1, UUID, TOKEN},
+        {SECRET, sizeof(SECRET) - 1, UUID, TOKEN},
+        /* printf '' | openssl dgst -sha256 -hmac '' */
+        {"", 0, "", "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad"},
+        {"Jefe", 4, "what do ya want for nothing?",
+         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
+        {"Jefe!", 4, "what do ya want for nothing?", /* same bytes as "Jefe" */
+         "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
+        {SECRET, sizeof(SECRET) - 1, UUID, TOKEN},
+    };
+    char tok[RW_TOKEN_LEN + 1];
+
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        RWT_CHECK_INT(rw_token_make(t[i].secret, t[i].len, t[i].msg, tok), 0);
+        RWT_CHECK_STR(tok, t[i].want);
+    }
+    RWT_CHECK(rw_token_check(SECRET, strlen(SECRET), UUID, TOKEN));
+    RWT_CHECK(!rw_token_check("Jefe", 4, UUID, TOKEN));
+    RWT_CHECK(rw_token_check(SECRET, strlen(SECRET), UUID, TOKEN));
+}
+
 static void test_check_table(void)
 {
     static const struct {
@@ -191,9 +224,13 @@ static void test_round_trip(void)
 }
 
 static const struct rwt_case cases[] = {
-    {"make_vectors", test_make_vectors}, {"check_table", test_check_table},
-    {"url_table", test_url_table},       {"url_small_buffer", test_url_small_buffer},
-    {"parse_table", test_parse_table},   {"long_token_no_overflow", test_long_token_no_overflow},
+    {"make_vectors", test_make_vectors},
+    {"make_secret_changes", test_make_secret_changes},
+    {"check_table", test_check_table},
+    {"url_table", test_url_table},
+    {"url_small_buffer", test_url_small_buffer},
+    {"parse_table", test_parse_table},
+    {"long_token_no_overflow", test_long_token_no_overflow},
     {"round_trip", test_round_trip},
 };
 
