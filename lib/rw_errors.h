@@ -13,7 +13,8 @@
 #define RW_E_CONFLICTING       "conflictingParameters"
 #define RW_E_UNSUPPORTED                                                                           \
     "unsupportedParameter" /* valid for Runware, but runwared can't honour it */
-#define RW_E_DUPLICATE_TASK "duplicateTaskUUID" /* a task with this taskUUID is already in flight  \
+#define RW_E_DUPLICATE_TASK                                                                        \
+    "duplicateTaskUUID"                         /* a task with this taskUUID is already in flight  \
                                                  */
 #define RW_E_SUBMIT_FAILED    "submitFailed"    /* Runware could not be reached after retries */
 #define RW_E_NOT_ACKNOWLEDGED "notAcknowledged" /* Runware answered without mentioning the task */

@@ -147,7 +147,8 @@ static void test_large_writes_and_reads(void)
         const char *payload = it_jstr(r->obj, "payload");
 
         if (uuid && strcmp(uuid, u1) == 0) {
-            IT_EXPECT(it_check_success(r, "T1", u1, "io:list", 2, "base64Data", NULL), "T1's record");
+            IT_EXPECT(it_check_success(r, "T1", u1, "io:list", 2, "base64Data", NULL),
+                      "T1's record");
             expect_big(r, 0, 'A', "T1");
             expect_big(r, 1, 'B', "T1");
         } else if (uuid && strcmp(uuid, u2) == 0) {
