@@ -422,8 +422,9 @@ static const char *first_code(const struct rwd_http_result *res, char *buf, size
 /* Runware answered with a status about the account or the capacity, not about the tasks:
  * 401/403 stop all submission until a reload, 402 until a probe passes; 429/503/504 hold all
  * POSTs for a backoff that grows while Runware keeps saying so, rather than each batch retrying
- * on its own. Returns true when the batch's tasks are to be kept queued as they were. */
-static bool account_status(struct rwd_submit *s, const struct rwd_http_result *res)
+ * on its own. check: the request was getResponse lookups. Returns true when the batch's tasks
+ * are to be kept queued as they were. */
+static bool account_status(struct rwd_submit *s, const struct rwd_http_result *res, bool check)
 {
     long status = res->status;
     char code[64];
@@ -462,7 +463,8 @@ static bool account_status(struct rwd_submit *s, const struct rwd_http_result *r
     }
     if (status) {
         s->overloads = 0;
-        if (s->pause == P_CREDIT)
+        /* only tasks accepted show the balance is back: a lookup may pass without it */
+        if (s->pause == P_CREDIT && !check)
             clear_pause(s);
     }
     return false;
@@ -664,7 +666,7 @@ static void on_response(const struct rwd_http_result *res, void *arg)
     LIST_REMOVE(b, entry);
     if (res->curl_code == 0 && !b->check)
         rwd_metrics_observe(&rwd_metrics.submit_latency, res->seconds);
-    if (res->curl_code == 0 && account_status(s, res)) {
+    if (res->curl_code == 0 && account_status(s, res, b->check)) {
         log_info("submit: %zu tasks held (%s)", b->n, s->pause_why);
         if (s->draining) {
             for (size_t i = 0; i < b->n; i++)
