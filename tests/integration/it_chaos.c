@@ -408,6 +408,37 @@ static void test_account_pauses(void)
     it_batch_free(&b3);
 }
 
+/* 402 without a reload: runwared probes again by itself (first after about 30 s) and resumes
+ * once the balance is back. */
+static void test_credit_probe(void)
+{
+    struct it_env e;
+    struct it_records recs = {0};
+    struct it_batch b;
+    int64_t t0;
+
+    it_env_init(&e, "probe");
+    it_redis_start(&e);
+    const char *sim[] = {"--delay-ms", "20",         "--jitter-ms", "20", "--seed",
+                         "79",         "--fail-402", "1",           NULL};
+    it_sim_start(&e, sim);
+    it_rw_start(&e, "submit_batch = 4\n");
+    it_batch_make(&e, &b, 12, 0, "probe", OTHER, 512);
+    it_batch_push(&e, &b, 0);
+    it_sleep_ms(2000);
+    IT_EXPECT(records_now(&e, &b) == 0, "no job may fail while the balance is empty");
+    set_fault(&e, "{\"fail_402\":0}");
+    t0 = it_now_ms();
+    it_collect(&e, b.lists, 2, (size_t)b.njobs, 60000 * it_slow(), &recs);
+    printf("credit_probe: %zu of %d records %.1f s after the top-up, without a reload\n", recs.n,
+           b.njobs, (double)(it_now_ms() - t0) / 1000.0);
+    IT_EXPECT(recs.n == (size_t)b.njobs, "expected %d records, got %zu", b.njobs, recs.n);
+    it_batch_check_all(&e, &b, &recs);
+    it_env_finish(&e);
+    it_records_free(&recs);
+    it_batch_free(&b);
+}
+
 /* max_inflight bounds the tasks registered and not completed. */
 static void test_inflight_bound(void)
 {
@@ -451,6 +482,7 @@ static const struct rwt_case cases[] = {
     {"survivor_finishes", test_survivor_finishes},
     {"sigterm_under_load", test_sigterm_under_load},
     {"account_pauses", test_account_pauses},
+    {"credit_probe", test_credit_probe},
     {"inflight_bound", test_inflight_bound},
 };
 
