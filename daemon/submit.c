@@ -56,6 +56,7 @@ struct task {
     int attempts;        /* POSTs of it */
     int checks;          /* getResponse checks that brought no answer */
     int64_t due_ms;      /* T_DELAYED, T_CHECK after a failed check: not before this */
+    int64_t added_ms;    /* when it was handed to us: a partial POST waits submit_wait_ms */
     char *tail;          /* T_SETTLING with an error: the record tail, kept for a retry */
     struct event *again; /* T_SETTLING with an error: retry after Redis came back */
 };
@@ -85,6 +86,7 @@ struct rwd_submit {
     char pause_why[160];
     bool draining;
     struct event *flush_ev, *delay_ev, *ack_ev;
+    struct event *wait_ev; /* a partial batch's wait for more tasks ends */
     void (*on_room)(void *);
     void *room_arg;
     void (*on_empty)(void *);
@@ -176,6 +178,7 @@ int rwd_submit_add(struct rwd_submit *s, const char *uuid, char *body, size_t le
     t->s = s;
     t->body = body;
     t->len = len;
+    t->added_ms = rwd_now_ms();
     snprintf(t->uuid, sizeof(t->uuid), "%s", uuid);
     pp = hash_slot(s, uuid);
     t->hnext = *pp;
@@ -852,6 +855,30 @@ static bool check_due(const struct rwd_submit *s)
     return false;
 }
 
+/* A POST of the queue's tasks may go now: it is full, or its oldest task has waited
+ * submit_wait_ms for others to share it. Otherwise *left_ms says how long until it may. */
+static bool batch_ready(const struct rwd_submit *s, int64_t now, int64_t *left_ms)
+{
+    const struct task *first = TAILQ_FIRST(&s->queue), *t;
+    int64_t wait = s->cfg->submit_wait_ms;
+    int n = 0;
+
+    if (wait == 0 || now - first->added_ms >= wait)
+        return true;
+    TAILQ_FOREACH(t, &s->queue, entry)
+    {
+        if (++n >= s->cfg->submit_batch)
+            return true;
+    }
+    *left_ms = first->added_ms + wait - now;
+    return false;
+}
+
+static void on_wait_over(evutil_socket_t fd, short what, void *arg)
+{
+    flush_soon(arg);
+}
+
 /* Sends checks, then batches, while there is work and room for another request. */
 static void on_flush(evutil_socket_t fd, short what, void *arg)
 {
@@ -870,12 +897,21 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
         bool checks = check_due(s);
         int rc;
 
-        if (checks)
+        int64_t left;
+
+        if (checks) {
             rc = send_batch(s, &s->checkq, true, CHECK_MAX);
-        else if (!TAILQ_EMPTY(&s->queue))
+        } else if (!TAILQ_EMPTY(&s->queue)) {
+            if (!batch_ready(s, now, &left)) {
+                struct timeval tv = rwd_tv_ms(left);
+
+                evtimer_add(s->wait_ev, &tv);
+                break;
+            }
             rc = send_batch(s, &s->queue, false, (size_t)s->cfg->submit_batch);
-        else
+        } else {
             break;
+        }
         if (rc < 0) {
             struct timeval tv = rwd_tv_ms(100);
 
@@ -918,7 +954,8 @@ struct rwd_submit *rwd_submit_new(struct event_base *base, const struct rw_confi
     if (!(s->buckets = calloc(s->nbuckets, sizeof(*s->buckets))) ||
         !(s->flush_ev = evtimer_new(base, on_flush, s)) ||
         !(s->delay_ev = evtimer_new(base, on_delay, s)) ||
-        !(s->ack_ev = evtimer_new(base, on_ack_flush, s))) {
+        !(s->ack_ev = evtimer_new(base, on_ack_flush, s)) ||
+        !(s->wait_ev = evtimer_new(base, on_wait_over, s))) {
         rwd_submit_free(s);
         return NULL;
     }
@@ -1002,5 +1039,7 @@ void rwd_submit_free(struct rwd_submit *s)
         event_free(s->delay_ev);
     if (s->ack_ev)
         event_free(s->ack_ev);
+    if (s->wait_ev)
+        event_free(s->wait_ev);
     free(s);
 }
