@@ -63,6 +63,7 @@ struct rwd_callback {
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     struct event *sweep;
+    json_tokener *tok;     /* parses every callback body */
     struct cb_conn *conns; /* most recently accepted first */
     int nconns, nclosing;  /* tracked; of which shut down by us */
     int max_conns;
@@ -270,7 +271,7 @@ static void handle_callback(struct rwd_callback *cb, struct cb_conn *k, struct e
         reply_outcome(req, RWD_CB_UNAUTHORIZED, "bad token");
         return;
     }
-    if (rw_response_parse(body ? body : "", len, &r, err, sizeof(err)) < 0) {
+    if (rw_response_parse_with(cb->tok, body ? body : "", len, &r, err, sizeof(err)) < 0) {
         log_warnx("task %s: unreadable callback body: %s", uuid, err);
         reply_outcome(req, RWD_CB_BAD_REQUEST, "unreadable body");
         return;
@@ -524,7 +525,7 @@ struct rwd_callback *rwd_callback_new(struct event_base *base, const struct rw_c
         log_warnx("listen %s: %s", cfg->listen, err);
         goto fail;
     }
-    if (!(cb->http = evhttp_new(base)) ||
+    if (!(cb->tok = json_tokener_new()) || !(cb->http = evhttp_new(base)) ||
         !(cb->sweep = event_new(base, -1, EV_PERSIST, on_sweep, cb)) ||
         event_add(cb->sweep, &sweep) < 0)
         goto fail;
@@ -560,5 +561,7 @@ void rwd_callback_free(struct rwd_callback *cb)
         conn_release(cb, cb->conns);
     if (cb->sweep)
         event_free(cb->sweep);
+    if (cb->tok)
+        json_tokener_free(cb->tok);
     free(cb);
 }
