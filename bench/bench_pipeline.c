@@ -1,8 +1,9 @@
 /* Pipeline benchmark: jobs through a private redis-server, runware-sim (no generation delay) and
  * runwared, with the cost of each process measured from /proc, and the floor the machine sets.
  *
- * usage: bench_pipeline [--jobs N] [--batch B] [--inflight N] [--rate R] [--seconds S]
- *                       [--conns C] [--log-level L] [--no-floor]
+ * usage: bench_pipeline [--jobs N] [--batch B] [--wait MS] [--inflight N] [--rate R]
+ *                       [--seconds S] [--conns C] [--log-level L] [--no-floor]
+ *        (--batch: submit_batch, --wait: submit_wait_ms; runwared's defaults without them)
  *        bench_pipeline N [B]      (the throughput phase only, as before)
  *
  * Phase 1, throughput: N jobs (numberResults 1-4, all three outputTypes, validated against the
@@ -39,7 +40,7 @@
 
 struct opts {
     int jobs, inflight, rate, seconds, conns;
-    const char *batch, *log_level;
+    const char *batch, *wait, *log_level; /* wait: submit_wait_ms, NULL: runwared's default */
     bool floor, latency;
 };
 
@@ -180,8 +181,10 @@ static const char *conf_for(const struct opts *o)
 
     /* max_inflight above the 20,000 tasks of step 3 plus the 10,000 step 4 pushes */
     snprintf(conf, sizeof(conf),
-             "submit_batch = %s\nmax_pending = 4096\nmax_inflight = 100000\nmodel_spec = %s\n",
-             o->batch, RW_DEFAULT_SPEC);
+             "submit_batch = %s\nmax_pending = 4096\nmax_inflight = 100000\nmodel_spec = %s\n"
+             "%s%s%s",
+             o->batch, RW_DEFAULT_SPEC, o->wait ? "submit_wait_ms = " : "", o->wait ? o->wait : "",
+             o->wait ? "\n" : "");
     return conf;
 }
 
@@ -238,9 +241,9 @@ static int throughput(const struct opts *o)
     rw1 = cpu_seconds(e.rw.pid, &rws1);
     rd1 = cpu_seconds(e.redis.pid, &dummy);
     sm1 = cpu_seconds(e.sim.pid, &dummy);
-    printf("throughput: %d jobs (%ld images), submit_batch %s, sim callbacks over %d "
-           "connections\n",
-           njobs, images, o->batch, o->conns);
+    printf("throughput: %d jobs (%ld images), submit_batch %s, submit_wait_ms %s, sim callbacks "
+           "over %d connections\n",
+           njobs, images, o->batch, o->wait ? o->wait : "default", o->conns);
     printf("  records            %zu in %.3f s (%zu success)\n", got, t1 - t0, ok);
     printf("  jobs/s             %.0f   (images/s %.0f)\n", got / (t1 - t0), images / (t1 - t0));
     printf("  runwared CPU/job   %.1f us  (%.0f%% in the kernel)\n", (rw1 - rw0) * 1e6 / njobs,
@@ -578,8 +581,8 @@ static int inflight_latency(const struct opts *o)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_pipeline [--jobs N] [--batch B] [--inflight N] [--rate R] "
-                    "[--seconds S] [--conns C] [--log-level L] [--no-floor]\n"
+    fprintf(stderr, "usage: bench_pipeline [--jobs N] [--batch B] [--wait MS] [--inflight N] "
+                    "[--rate R] [--seconds S] [--conns C] [--log-level L] [--no-floor]\n"
                     "       bench_pipeline N [B]   (throughput only)\n");
     exit(2);
 }
@@ -617,6 +620,8 @@ int main(int argc, char **argv)
                 o.jobs = atoi(v);
             else if (strcmp(argv[i], "--batch") == 0)
                 o.batch = v;
+            else if (strcmp(argv[i], "--wait") == 0)
+                o.wait = v;
             else if (strcmp(argv[i], "--inflight") == 0)
                 o.inflight = atoi(v);
             else if (strcmp(argv[i], "--rate") == 0)

@@ -63,6 +63,7 @@ struct rwd_callback {
     struct evhttp *http;
     struct evhttp_bound_socket *bound;
     struct event *sweep;
+    json_tokener *tok;     /* parses every callback body */
     struct cb_conn *conns; /* most recently accepted first */
     int nconns, nclosing;  /* tracked; of which shut down by us */
     int max_conns;
@@ -79,17 +80,23 @@ struct cb_req {
     int unknown, failed, stored;
 };
 
-static void reply_text(struct evhttp_request *req, int code, const char *reason, const char *body)
+/* body: the JSON text and its newline. It goes straight into the request's own output buffer
+ * (no evbuffer per reply); a static body by reference, without a copy. */
+static void reply_body(struct evhttp_request *req, int code, const char *reason, const char *body,
+                       size_t len, bool is_static)
 {
-    struct evbuffer *b = evbuffer_new();
+    struct evbuffer *out = evhttp_request_get_output_buffer(req);
 
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-    if (b)
-        evbuffer_add_printf(b, "%s\n", body);
-    evhttp_send_reply(req, code, reason, b);
-    if (b)
-        evbuffer_free(b);
+    if (is_static)
+        evbuffer_add_reference(out, body, len, NULL, NULL);
+    else
+        evbuffer_add(out, body, len);
+    evhttp_send_reply(req, code, reason, NULL);
 }
+
+#define REPLY_STATIC(req, code, reason, text)                                                      \
+    reply_body(req, code, reason, text "\n", sizeof(text "\n") - 1, true)
 
 /* The answer to a callback, counted by outcome. */
 static void reply_outcome(struct evhttp_request *req, enum rwd_cb_outcome o, const char *error)
@@ -105,13 +112,17 @@ static void reply_outcome(struct evhttp_request *req, enum rwd_cb_outcome o, con
         [RWD_CB_UNAVAILABLE] = {503, "Service Unavailable"},
     };
     char body[160];
+    int len;
 
     rwd_metrics.callbacks[o]++;
-    if (o == RWD_CB_OK)
-        snprintf(body, sizeof(body), "{\"status\":\"ok\"}");
-    else
-        snprintf(body, sizeof(body), "{\"error\":\"%s\"}", error);
-    reply_text(req, http[o].code, http[o].reason, body);
+    if (o == RWD_CB_OK) {
+        REPLY_STATIC(req, 200, "OK", "{\"status\":\"ok\"}");
+        return;
+    }
+    len = snprintf(body, sizeof(body), "{\"error\":\"%s\"}\n", error);
+    if (len < 0 || (size_t)len >= sizeof(body))
+        len = 0;
+    reply_body(req, http[o].code, http[o].reason, body, (size_t)len, false);
 }
 
 static int64_t mono_ms(void)
@@ -187,7 +198,7 @@ static void on_stored(redisReply *reply, void *arg)
         c->stored++;
         if (reply->integer == RWD_DONE_COMPLETE) {
             rwd_metrics.records_completed++;
-            log_info("task %s: complete", c->uuid);
+            log_debug("task %s: complete", c->uuid);
         }
     }
     if (--c->outstanding == 0)
@@ -260,7 +271,7 @@ static void handle_callback(struct rwd_callback *cb, struct cb_conn *k, struct e
         reply_outcome(req, RWD_CB_UNAUTHORIZED, "bad token");
         return;
     }
-    if (rw_response_parse(body ? body : "", len, &r, err, sizeof(err)) < 0) {
+    if (rw_response_parse_with(cb->tok, body ? body : "", len, &r, err, sizeof(err)) < 0) {
         log_warnx("task %s: unreadable callback body: %s", uuid, err);
         reply_outcome(req, RWD_CB_BAD_REQUEST, "unreadable body");
         return;
@@ -303,10 +314,10 @@ static void on_request(struct evhttp_request *req, void *arg)
         k->hooked = true;
     }
     if (rw_webhook_parse(uri, uuid, token) < 0) {
-        reply_text(req, 404, "Not Found", "{\"error\":\"not found\"}");
+        REPLY_STATIC(req, 404, "Not Found", "{\"error\":\"not found\"}");
     } else if (cmd != EVHTTP_REQ_POST) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
-        reply_text(req, 405, "Method Not Allowed", "{\"error\":\"POST only\"}");
+        REPLY_STATIC(req, 405, "Method Not Allowed", "{\"error\":\"POST only\"}");
     } else {
         handle_callback(cb, k, req, uuid, token);
         explicit_bzero(token, sizeof(token));
@@ -514,7 +525,7 @@ struct rwd_callback *rwd_callback_new(struct event_base *base, const struct rw_c
         log_warnx("listen %s: %s", cfg->listen, err);
         goto fail;
     }
-    if (!(cb->http = evhttp_new(base)) ||
+    if (!(cb->tok = json_tokener_new()) || !(cb->http = evhttp_new(base)) ||
         !(cb->sweep = event_new(base, -1, EV_PERSIST, on_sweep, cb)) ||
         event_add(cb->sweep, &sweep) < 0)
         goto fail;
@@ -550,5 +561,7 @@ void rwd_callback_free(struct rwd_callback *cb)
         conn_release(cb, cb->conns);
     if (cb->sweep)
         event_free(cb->sweep);
+    if (cb->tok)
+        json_tokener_free(cb->tok);
     free(cb);
 }

@@ -209,6 +209,74 @@ static void schedule_reconnect(struct rwd_redis *r)
     r->backoff_ms = r->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : r->backoff_ms * 2;
 }
 
+/* Writes n in decimal at out; returns the digits written. */
+static size_t put_uint(char *out, size_t n)
+{
+    char tmp[24];
+    size_t k = 0, i;
+
+    do {
+        tmp[k++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    for (i = 0; i < k; i++)
+        out[i] = tmp[k - 1 - i];
+    return k;
+}
+
+static size_t uint_len(size_t n)
+{
+    size_t k = 1;
+
+    while (n >= 10) {
+        n /= 10;
+        k++;
+    }
+    return k;
+}
+
+static void on_reply(redisAsyncContext *ac, void *reply, void *privdata);
+
+/* Queues a command on the context (lens NULL: the arguments are strings), in RESP written here:
+ * hiredis's own formatting (sdscatfmt per argument) was most of the cost of sending a script
+ * call. REDIS_OK or REDIS_ERR. */
+static int send_argv(redisAsyncContext *ac, struct pending *p, int argc, const char **argv,
+                     const size_t *lens)
+{
+    char stack[4096], *buf = stack, *o;
+    size_t len = 1 + uint_len((size_t)argc) + 2;
+    int rc;
+
+    for (int i = 0; i < argc; i++) {
+        size_t n = lens ? lens[i] : strlen(argv[i]);
+
+        len += 1 + uint_len(n) + 2 + n + 2;
+    }
+    if (len > sizeof(stack) && !(buf = malloc(len)))
+        return REDIS_ERR;
+    o = buf;
+    *o++ = '*';
+    o += put_uint(o, (size_t)argc);
+    *o++ = '\r';
+    *o++ = '\n';
+    for (int i = 0; i < argc; i++) {
+        size_t n = lens ? lens[i] : strlen(argv[i]);
+
+        *o++ = '$';
+        o += put_uint(o, n);
+        *o++ = '\r';
+        *o++ = '\n';
+        memcpy(o, argv[i], n);
+        o += n;
+        *o++ = '\r';
+        *o++ = '\n';
+    }
+    rc = redisAsyncFormattedCommand(ac, on_reply, p, buf, (size_t)(o - buf));
+    if (buf != stack)
+        free(buf);
+    return rc;
+}
+
 static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
     struct pending *p = privdata;
@@ -222,7 +290,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
         p->argv[1] = p->script->src;
         p->lens[1] = strlen(p->script->src);
         p->script = NULL;
-        if (redisAsyncCommandArgv(ac, on_reply, p, p->argc, p->argv, p->lens) == REDIS_OK)
+        if (send_argv(ac, p, p->argc, p->argv, p->lens) == REDIS_OK)
             return;
         rep = NULL;
     }
@@ -242,7 +310,7 @@ int rwd_redis_cmd(struct rwd_redis *r, rwd_redis_cb *cb, void *arg, int argc, co
     p->r = r;
     p->cb = cb;
     p->arg = arg;
-    if (redisAsyncCommandArgv(r->ac, on_reply, p, argc, argv, lens) != REDIS_OK) {
+    if (send_argv(r->ac, p, argc, argv, lens) != REDIS_OK) {
         free(p);
         return -1;
     }
@@ -292,7 +360,7 @@ int rwd_redis_eval(struct rwd_redis *r, const struct rwd_script *s, rwd_redis_cb
         p->lens[i + 3] = len;
         copy += len;
     }
-    if (redisAsyncCommandArgv(r->ac, on_reply, p, n, p->argv, p->lens) != REDIS_OK) {
+    if (send_argv(r->ac, p, n, p->argv, p->lens) != REDIS_OK) {
         free(p);
         return -1;
     }

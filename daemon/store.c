@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "rw_keys.h"
+#include "rw_uuid.h"
 
 #define KEYLEN 600
 
@@ -75,18 +76,26 @@ static struct rwd_script s_register = {
            "redis.call('LREM', KEYS[3], -1, ARGV[7])\n"
            "return 1\n"};
 
-/* KEYS: task, submitting, pending. ARGV: uuid, now, first poll, attempts. The task is
- * submitted: without a result by its first poll time, reconcile asks Runware for it. */
+/* KEYS: submitting, pending, then the tasks. ARGV: now, first poll, then uuid, attempts for each
+ * task. Runware acknowledged the tasks (of one POST, usually): each leaves the submitting set,
+ * and one still queued becomes submitted; without a result by its first poll time, reconcile
+ * asks Runware for it. Repeating it changes nothing. */
 static struct rwd_script s_acked = {
     .name = "acked",
-    .src = "redis.call('SREM', KEYS[2], ARGV[1])\n"
-           "if redis.call('HGET', KEYS[1], 'state') == 'queued' then\n"
-           "  redis.call('HSET', KEYS[1], 'state', 'submitted', 'submittedAt', ARGV[2],\n"
-           "             'attempts', ARGV[4])\n"
-           "  redis.call('HDEL', KEYS[1], 'body')\n"
-           "  redis.call('ZADD', KEYS[3], 'XX', ARGV[3], ARGV[1])\n"
+    .src = "local ids, due = {}, {}\n"
+           "for i = 3, #KEYS do\n"
+           "  local id = ARGV[2 * i - 3]\n"
+           "  ids[#ids + 1] = id\n"
+           "  if redis.call('HGET', KEYS[i], 'state') == 'queued' then\n"
+           "    redis.call('HSET', KEYS[i], 'state', 'submitted', 'submittedAt', ARGV[1],\n"
+           "               'attempts', ARGV[2 * i - 2])\n"
+           "    redis.call('HDEL', KEYS[i], 'body')\n"
+           "    due[#due + 1] = ARGV[2]; due[#due + 1] = id\n"
+           "  end\n"
            "end\n"
-           "return 1\n"};
+           "redis.call('SREM', KEYS[1], unpack(ids))\n"
+           "if #due > 0 then redis.call('ZADD', KEYS[2], 'XX', unpack(due)) end\n"
+           "return #ids\n"};
 
 /* KEYS: submitting. ARGV: task key prefix. The bodies of this instance's tasks that a previous
  * run registered but did not see acknowledged; finished ones leave the set. */
@@ -336,18 +345,44 @@ int rwd_store_register(struct rwd_store *st, const char *uuid, const char *list,
     return rwd_redis_eval(st->cmd, &s_register, cb, arg, 4, 12, argv, lens);
 }
 
-int rwd_store_acked(struct rwd_store *st, const char *uuid, int64_t now_ms, int64_t poll_ms,
-                    int attempts, rwd_redis_cb *cb, void *arg)
+int rwd_store_acked(struct rwd_store *st, const char *const *uuids, const int *attempts, size_t n,
+                    int64_t now_ms, int64_t poll_ms, rwd_redis_cb *cb, void *arg)
 {
-    char task[KEYLEN], now[24], poll[24], tries[16];
-    const char *argv[] = {task, st->submitting, st->pending, uuid, now, poll, tries};
+    size_t argc = 4 + 3 * n, keylen = strlen(st->task_prefix);
+    const char **argv = NULL;
+    char *buf = NULL, now[24], poll[24];
+    int rc = -1;
 
-    if (rw_key(task, sizeof(task), st->prefix, RW_KEY_TASK, uuid) < 0)
+    if (n == 0 || n > RWD_ACKED_MAX)
         return -1;
+    /* per task: its key (prefix + uuid) and its attempts as text */
+    if (!(argv = malloc(argc * sizeof(*argv))) ||
+        !(buf = malloc(n * (keylen + RW_UUID_LEN + 1 + 16))))
+        goto out;
     snprintf(now, sizeof(now), "%lld", (long long)now_ms);
     snprintf(poll, sizeof(poll), "%lld", (long long)poll_ms);
-    snprintf(tries, sizeof(tries), "%d", attempts);
-    return rwd_redis_eval(st->cmd, &s_acked, cb, arg, 3, 7, argv, NULL);
+    argv[0] = st->submitting;
+    argv[1] = st->pending;
+    argv[2 + n] = now;
+    argv[3 + n] = poll;
+    for (size_t i = 0; i < n; i++) {
+        char *key = buf + i * (keylen + RW_UUID_LEN + 1 + 16),
+             *tries = key + keylen + RW_UUID_LEN + 1;
+
+        if (strlen(uuids[i]) > RW_UUID_LEN)
+            goto out;
+        memcpy(key, st->task_prefix, keylen);
+        strcpy(key + keylen, uuids[i]);
+        snprintf(tries, 16, "%d", attempts[i]);
+        argv[2 + i] = key;
+        argv[4 + n + 2 * i] = uuids[i];
+        argv[5 + n + 2 * i] = tries;
+    }
+    rc = rwd_redis_eval(st->cmd, &s_acked, cb, arg, (int)(2 + n), (int)argc, argv, NULL);
+out:
+    free(argv);
+    free(buf);
+    return rc;
 }
 
 int rwd_store_unsubmitted(struct rwd_store *st, rwd_redis_cb *cb, void *arg)

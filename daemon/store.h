@@ -58,10 +58,13 @@ int rwd_store_register(struct rwd_store *st, const char *uuid, const char *list,
                        const char *head, int64_t taken_ms, const char *raw, size_t rawlen,
                        const char *body, size_t bodylen, rwd_redis_cb *cb, void *arg);
 
-/* Runware acknowledged the task (after `attempts` POSTs of it by this instance): without a
- * result at poll_ms, reconcile polls it. */
-int rwd_store_acked(struct rwd_store *st, const char *uuid, int64_t now_ms, int64_t poll_ms,
-                    int attempts, rwd_redis_cb *cb, void *arg);
+#define RWD_ACKED_MAX 100 /* tasks per rwd_store_acked call */
+
+/* Runware acknowledged n tasks (1..RWD_ACKED_MAX; task i after attempts[i] POSTs of it by this
+ * instance), in one script call: each leaves the submitting set, and without a result at poll_ms
+ * reconcile polls it. Repeating the call is harmless. */
+int rwd_store_acked(struct rwd_store *st, const char *const *uuids, const int *attempts, size_t n,
+                    int64_t now_ms, int64_t poll_ms, rwd_redis_cb *cb, void *arg);
 
 /* Tasks this instance registered in a previous run and never saw acknowledged. Reply: flat
  * array uuid, body, uuid, body... */

@@ -40,8 +40,13 @@
 
 enum task_state { T_QUEUED, T_INFLIGHT, T_DELAYED, T_SETTLING, T_CHECK, T_CHECKING };
 
+/* T_SETTLING: the task's end is being noted in Redis: an error record (its tail set), or
+ * Runware's acknowledgement, which tasks acknowledged in the same loop turn share (one script
+ * call per group of up to RWD_ACKED_MAX, usually one POST's tasks). The task stays held until
+ * Redis has it, so that recovery after a reconnect does not submit it a second time. */
+
 struct task {
-    TAILQ_ENTRY(task) entry; /* in queue, delayed or checkq, by state */
+    TAILQ_ENTRY(task) entry; /* in queue, delayed, checkq or acks, by state */
     struct task *hnext;      /* uuid hash chain */
     struct rwd_submit *s;
     enum task_state state;
@@ -51,8 +56,9 @@ struct task {
     int attempts;        /* POSTs of it */
     int checks;          /* getResponse checks that brought no answer */
     int64_t due_ms;      /* T_DELAYED, T_CHECK after a failed check: not before this */
+    int64_t added_ms;    /* when it was handed to us: a partial POST waits submit_wait_ms */
     char *tail;          /* T_SETTLING with an error: the record tail, kept for a retry */
-    struct event *again; /* T_SETTLING: retry after Redis came back */
+    struct event *again; /* T_SETTLING with an error: retry after Redis came back */
 };
 
 TAILQ_HEAD(task_list, task);
@@ -65,7 +71,9 @@ struct rwd_submit {
     struct rwd_http *http;
     struct rwd_store *st;
     struct task_list queue, delayed, checkq;
-    LIST_HEAD(, batch) batches; /* in flight */
+    struct task_list acks;         /* acknowledged, not yet in an ack group */
+    LIST_HEAD(, batch) batches;    /* in flight */
+    LIST_HEAD(, ack_group) groups; /* acknowledgements being noted in Redis */
     struct task **buckets;
     size_t nbuckets;
     size_t count;       /* tasks held */
@@ -77,7 +85,8 @@ struct rwd_submit {
     int credit_probes; /* consecutive 402 answers */
     char pause_why[160];
     bool draining;
-    struct event *flush_ev, *delay_ev;
+    struct event *flush_ev, *delay_ev, *ack_ev;
+    struct event *wait_ev; /* a partial batch's wait for more tasks ends */
     void (*on_room)(void *);
     void *room_arg;
     void (*on_empty)(void *);
@@ -91,6 +100,15 @@ struct batch {
     bool check;
     size_t n;
     struct task *tasks[];
+};
+
+/* Acknowledged tasks noted in Redis by one script call. */
+struct ack_group {
+    LIST_ENTRY(ack_group) entry;
+    struct rwd_submit *s;
+    struct event *again; /* retry after Redis came back */
+    size_t n;
+    struct task *tasks[RWD_ACKED_MAX];
 };
 
 static void flush_soon(struct rwd_submit *s);
@@ -160,6 +178,7 @@ int rwd_submit_add(struct rwd_submit *s, const char *uuid, char *body, size_t le
     t->s = s;
     t->body = body;
     t->len = len;
+    t->added_ms = rwd_now_ms();
     snprintf(t->uuid, sizeof(t->uuid), "%s", uuid);
     pp = hash_slot(s, uuid);
     t->hnext = *pp;
@@ -178,21 +197,20 @@ static void on_settle_again(evutil_socket_t fd, short what, void *arg)
     settle(arg);
 }
 
-/* The answer to settle(): done, or try again once Redis is back. Until then the task stays
- * held, so that recovery after a reconnect does not submit it a second time. */
+/* The answer to settle(): done, or try again once Redis is back. */
 static void on_settled(redisReply *reply, void *arg)
 {
     struct task *t = arg;
     struct timeval tv = rwd_tv_ms(SETTLE_WAIT_MS);
 
     if (reply && reply->type != REDIS_REPLY_ERROR) {
-        if (t->tail && reply->type == REDIS_REPLY_INTEGER && reply->integer == RWD_DONE_COMPLETE)
+        if (reply->type == REDIS_REPLY_INTEGER && reply->integer == RWD_DONE_COMPLETE)
             rwd_metrics.records[RWD_REC_ERROR]++;
         task_free(t);
         return;
     }
-    log_warnx("task %s: cannot note its %s in Redis (%s); trying again", t->uuid,
-              t->tail ? "error record" : "acknowledgement", reply ? reply->str : "connection lost");
+    log_warnx("task %s: cannot note its error record in Redis (%s); trying again", t->uuid,
+              reply ? reply->str : "connection lost");
     if (!t->again && !(t->again = evtimer_new(t->s->base, on_settle_again, t))) {
         log_warnx("task %s: out of memory; a restart takes it up again", t->uuid);
         task_free(t);
@@ -201,30 +219,102 @@ static void on_settled(redisReply *reply, void *arg)
     evtimer_add(t->again, &tv);
 }
 
-/* Notes the task's end in Redis: its error record when it has a tail, else Runware's
- * acknowledgement. */
+/* Notes the task's error record (its tail) in Redis. */
 static void settle(struct task *t)
 {
-    int rc;
-
     t->state = T_SETTLING;
-    if (t->tail)
-        rc = rwd_store_complete(t->s->st, t->uuid, NULL, NULL, 0, t->tail, on_settled, t);
-    else {
-        int64_t now = rwd_now_ms();
-
-        rc = rwd_store_acked(t->s->st, t->uuid, now, now + t->s->cfg->callback_timeout * 1000LL,
-                             t->attempts, on_settled, t);
-    }
-    if (rc < 0)
+    if (rwd_store_complete(t->s->st, t->uuid, NULL, NULL, 0, t->tail, on_settled, t) < 0)
         on_settled(NULL, t);
+}
+
+static void ack_group_free(struct ack_group *g)
+{
+    LIST_REMOVE(g, entry);
+    if (g->again)
+        event_free(g->again);
+    free(g);
+}
+
+static void ack_send(struct ack_group *g);
+
+static void on_ack_again(evutil_socket_t fd, short what, void *arg)
+{
+    ack_send(arg);
+}
+
+/* The answer to ack_send(): the group's tasks are let go, or it is sent again once Redis is
+ * back (the script does nothing twice). */
+static void on_group_acked(redisReply *reply, void *arg)
+{
+    struct ack_group *g = arg;
+    struct timeval tv = rwd_tv_ms(SETTLE_WAIT_MS);
+
+    if (!reply || reply->type == REDIS_REPLY_ERROR) {
+        log_warnx("submit: cannot note the acknowledgement of %zu tasks in Redis (%s); trying "
+                  "again",
+                  g->n, reply ? reply->str : "connection lost");
+        if (g->again || (g->again = evtimer_new(g->s->base, on_ack_again, g))) {
+            evtimer_add(g->again, &tv);
+            return;
+        }
+        log_warnx("submit: out of memory; a restart takes up those %zu tasks again", g->n);
+    }
+    for (size_t i = 0; i < g->n; i++)
+        task_free(g->tasks[i]);
+    ack_group_free(g);
+}
+
+static void ack_send(struct ack_group *g)
+{
+    const char *uuids[RWD_ACKED_MAX];
+    int attempts[RWD_ACKED_MAX];
+    int64_t now = rwd_now_ms();
+
+    for (size_t i = 0; i < g->n; i++) {
+        uuids[i] = g->tasks[i]->uuid;
+        attempts[i] = g->tasks[i]->attempts;
+    }
+    if (rwd_store_acked(g->s->st, uuids, attempts, g->n, now,
+                        now + g->s->cfg->callback_timeout * 1000LL, on_group_acked, g) < 0)
+        on_group_acked(NULL, g);
+}
+
+/* At the end of a loop turn: the tasks acknowledged meanwhile go to Redis in groups. */
+static void on_ack_flush(evutil_socket_t fd, short what, void *arg)
+{
+    struct rwd_submit *s = arg;
+    struct task *t;
+
+    while (!TAILQ_EMPTY(&s->acks)) {
+        struct ack_group *g = calloc(1, sizeof(*g));
+
+        if (!g) {
+            struct timeval tv = rwd_tv_ms(100);
+
+            log_warnx("submit: out of memory; noting acknowledgements shortly");
+            evtimer_add(s->ack_ev, &tv);
+            return;
+        }
+        g->s = s;
+        while (g->n < RWD_ACKED_MAX && (t = TAILQ_FIRST(&s->acks))) {
+            TAILQ_REMOVE(&s->acks, t, entry);
+            g->tasks[g->n++] = t;
+        }
+        LIST_INSERT_HEAD(&s->groups, g, entry);
+        ack_send(g);
+    }
 }
 
 static void acked(struct task *t)
 {
+    struct rwd_submit *s = t->s;
+
     rwd_metrics.tasks_acked++;
     log_debug("task %s: acknowledged", t->uuid);
-    settle(t);
+    t->state = T_SETTLING;
+    TAILQ_INSERT_TAIL(&s->acks, t, entry);
+    if (!evtimer_pending(s->ack_ev, NULL))
+        event_active(s->ack_ev, EV_TIMEOUT, 0);
 }
 
 /* Ends a task with an error record (errors: borrowed, NULL only after ENOMEM). */
@@ -767,6 +857,30 @@ static bool check_due(const struct rwd_submit *s)
     return false;
 }
 
+/* A POST of the queue's tasks may go now: it is full, or its oldest task has waited
+ * submit_wait_ms for others to share it. Otherwise *left_ms says how long until it may. */
+static bool batch_ready(const struct rwd_submit *s, int64_t now, int64_t *left_ms)
+{
+    const struct task *first = TAILQ_FIRST(&s->queue), *t;
+    int64_t wait = s->cfg->submit_wait_ms;
+    int n = 0;
+
+    if (wait == 0 || now - first->added_ms >= wait)
+        return true;
+    TAILQ_FOREACH(t, &s->queue, entry)
+    {
+        if (++n >= s->cfg->submit_batch)
+            return true;
+    }
+    *left_ms = first->added_ms + wait - now;
+    return false;
+}
+
+static void on_wait_over(evutil_socket_t fd, short what, void *arg)
+{
+    flush_soon(arg);
+}
+
 /* Sends checks, then batches, while there is work and room for another request. */
 static void on_flush(evutil_socket_t fd, short what, void *arg)
 {
@@ -785,12 +899,21 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
         bool checks = check_due(s);
         int rc;
 
-        if (checks)
+        int64_t left;
+
+        if (checks) {
             rc = send_batch(s, &s->checkq, true, CHECK_MAX);
-        else if (!TAILQ_EMPTY(&s->queue))
+        } else if (!TAILQ_EMPTY(&s->queue)) {
+            if (!batch_ready(s, now, &left)) {
+                struct timeval tv = rwd_tv_ms(left);
+
+                evtimer_add(s->wait_ev, &tv);
+                break;
+            }
             rc = send_batch(s, &s->queue, false, (size_t)s->cfg->submit_batch);
-        else
+        } else {
             break;
+        }
         if (rc < 0) {
             struct timeval tv = rwd_tv_ms(100);
 
@@ -825,12 +948,16 @@ struct rwd_submit *rwd_submit_new(struct event_base *base, const struct rw_confi
     TAILQ_INIT(&s->queue);
     TAILQ_INIT(&s->delayed);
     TAILQ_INIT(&s->checkq);
+    TAILQ_INIT(&s->acks);
     LIST_INIT(&s->batches);
+    LIST_INIT(&s->groups);
     for (s->nbuckets = 64; s->nbuckets < (size_t)cfg->max_pending * 2;)
         s->nbuckets *= 2;
     if (!(s->buckets = calloc(s->nbuckets, sizeof(*s->buckets))) ||
         !(s->flush_ev = evtimer_new(base, on_flush, s)) ||
-        !(s->delay_ev = evtimer_new(base, on_delay, s))) {
+        !(s->delay_ev = evtimer_new(base, on_delay, s)) ||
+        !(s->ack_ev = evtimer_new(base, on_ack_flush, s)) ||
+        !(s->wait_ev = evtimer_new(base, on_wait_over, s))) {
         rwd_submit_free(s);
         return NULL;
     }
@@ -893,6 +1020,8 @@ void rwd_submit_free(struct rwd_submit *s)
         LIST_REMOVE(b, entry);
         free(b);
     }
+    while (!LIST_EMPTY(&s->groups))
+        ack_group_free(LIST_FIRST(&s->groups));
     for (size_t i = 0; s->buckets && i < s->nbuckets; i++) {
         struct task *t = s->buckets[i], *next;
 
@@ -910,5 +1039,9 @@ void rwd_submit_free(struct rwd_submit *s)
         event_free(s->flush_ev);
     if (s->delay_ev)
         event_free(s->delay_ev);
+    if (s->ack_ev)
+        event_free(s->ack_ev);
+    if (s->wait_ev)
+        event_free(s->wait_ev);
     free(s);
 }

@@ -66,6 +66,7 @@ static const struct rw_cfg_key rw_cfg_keys[] = {
     RW_STR(model_spec, RW_CFG_PATH, NULL, .flags = 0),
     RW_STR(log_level, RW_CFG_ENUM, "info", .names = rw_log_level_names),
     RW_INT(submit_batch, "16", 1, 100),
+    RW_INT(submit_wait_ms, "5", 0, 1000),
     RW_INT(max_requests, "4", 1, 64),
     RW_INT(max_pending, "512", 1, 100000),
     RW_INT(max_inflight, "10000", 1, 10000000),

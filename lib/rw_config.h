@@ -19,6 +19,7 @@ struct rw_config {
     char *model_spec;          /* compiled request schema (JSON) for validation; NULL: structural */
     int log_level;             /* enum rw_log_level */
     int submit_batch;          /* tasks per POST */
+    int submit_wait_ms;        /* a POST not full waits this long for more tasks */
     int max_requests;          /* concurrent POSTs to Runware */
     int max_pending;           /* jobs taken from Redis and not yet acknowledged */
     int max_inflight; /* tasks registered and not yet completed, across instances (intake bound) */

@@ -42,7 +42,13 @@ static bool rw_is_space(char c)
 int rw_response_parse(const char *buf, size_t len, struct rw_response *out, char *err,
                       size_t errlen)
 {
-    json_tokener *tok = NULL;
+    return rw_response_parse_with(NULL, buf, len, out, err, errlen);
+}
+
+int rw_response_parse_with(json_tokener *reuse, const char *buf, size_t len,
+                           struct rw_response *out, char *err, size_t errlen)
+{
+    json_tokener *tok = reuse;
     json_object *root = NULL, *data = NULL, *errs = NULL;
     bool has_data, has_errors;
     size_t end;
@@ -52,7 +58,9 @@ int rw_response_parse(const char *buf, size_t len, struct rw_response *out, char
         snprintf(err, errlen, "body too large (%zu bytes)", len);
         goto fail;
     }
-    if ((tok = json_tokener_new()) == NULL) {
+    if (tok != NULL)
+        json_tokener_reset(tok);
+    else if ((tok = json_tokener_new()) == NULL) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -114,12 +122,13 @@ int rw_response_parse(const char *buf, size_t len, struct rw_response *out, char
         goto fail;
     }
     out->root = root;
-    json_tokener_free(tok);
+    if (tok != reuse)
+        json_tokener_free(tok);
     return 0;
 fail:
     rw_response_clear(out);
     json_object_put(root);
-    if (tok != NULL)
+    if (tok != NULL && tok != reuse)
         json_tokener_free(tok);
     return -1;
 }

@@ -20,6 +20,10 @@ struct rw_response {
  * err (not JSON, not an object, "data"/"errors" not arrays, nothing recognisable). */
 int rw_response_parse(const char *buf, size_t len, struct rw_response *out, char *err,
                       size_t errlen);
+/* The same with a tokener of the caller's (from json_tokener_new(), reset here before use), so
+ * that a caller parsing many bodies does not make one each time; NULL: as rw_response_parse. */
+int rw_response_parse_with(json_tokener *tok, const char *buf, size_t len, struct rw_response *out,
+                           char *err, size_t errlen);
 void rw_response_clear(struct rw_response *r);
 
 /* Field accessors on one item or error object: a borrowed string, or NULL when absent or not

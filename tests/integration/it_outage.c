@@ -39,6 +39,53 @@ static void wait_all_acked(struct it_env *e, long long tasks)
     }
 }
 
+/* Each acknowledged task (acknowledgements go to Redis a POST's tasks at a time) is 'submitted'
+ * with its submittedAt and attempts, without its body, and due in the pending set
+ * callback_timeout (default 60 s) after submittedAt; a task whose callbacks have already
+ * completed it is 'done' instead. */
+static void check_acked_state(struct it_env *e, const struct it_batch *b, const char *name)
+{
+    char pending[64];
+    int submitted = 0;
+    it_key(e, pending, sizeof(pending), "pending");
+    for (int i = 0; i < b->njobs; i++) {
+        const char *u = b->jobs[i].uuid;
+        char task[96], sfx[64];
+        snprintf(sfx, sizeof(sfx), "task:%s", u);
+        it_key(e, task, sizeof(task), sfx);
+        redisReply *h = it_redis(e, "HMGET %s state submittedAt attempts body", task);
+        redisReply *z = it_redis(e, "ZSCORE %s %s", pending, u);
+        const char *state =
+            h->type == REDIS_REPLY_ARRAY && h->element[0]->type == REDIS_REPLY_STRING
+                ? h->element[0]->str
+                : "(none)";
+        bool at = h->type == REDIS_REPLY_ARRAY && h->element[1]->type == REDIS_REPLY_STRING;
+        bool one = h->type == REDIS_REPLY_ARRAY && h->element[2]->type == REDIS_REPLY_STRING &&
+                   !strcmp(h->element[2]->str, "1");
+        bool body = h->type == REDIS_REPLY_ARRAY && h->element[3]->type != REDIS_REPLY_NIL;
+        IT_EXPECT(!strcmp(state, "submitted") || !strcmp(state, "done"),
+                  "%s: task %s is '%s' once acknowledged, expected submitted", name, u, state);
+        IT_EXPECT(at && one && !body,
+                  "%s: acknowledged task %s: submittedAt %s, attempts %s, body %s (expected "
+                  "submittedAt, attempts 1, no body)",
+                  name, u, at ? "set" : "missing", one ? "1" : "not 1", body ? "kept" : "gone");
+        if (!strcmp(state, "submitted")) {
+            double due = z->type == REDIS_REPLY_STRING ? atof(z->str) : -1;
+            double since = at ? atof(h->element[1]->str) : 0;
+            IT_EXPECT(due == since + 60000,
+                      "%s: acknowledged task %s is due in pending at %.0f, expected submittedAt "
+                      "%.0f + 60000",
+                      name, u, due, since);
+            submitted++;
+        }
+        freeReplyObject(h);
+        freeReplyObject(z);
+    }
+    printf("%s: %d of %d acknowledged tasks checked as submitted (the rest done already)\n", name,
+           submitted, b->njobs);
+    IT_EXPECT(submitted > 0, "%s: no task was still waiting for its callbacks", name);
+}
+
 /* Polls /readyz until it answers `want`; returns the ms it took, or -1 past the deadline. */
 static int64_t wait_health(struct it_env *e, long want, int timeout_ms)
 {
@@ -73,6 +120,7 @@ static void outage(int sig)
     int64_t t0 = it_now_ms();
     it_batch_push(&e, &b1, 0);
     wait_all_acked(&e, b1.njobs);
+    check_acked_state(&e, &b1, name);
     json_object *st = it_sim_stats(&e);
     long long delivered = it_stat(st, "callbacks_delivered");
     json_object_put(st);

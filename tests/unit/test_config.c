@@ -18,6 +18,7 @@
     "model_spec = \n"                                                                              \
     "log_level = info\n"                                                                           \
     "submit_batch = 16\n"                                                                          \
+    "submit_wait_ms = 5\n"                                                                         \
     "max_requests = 4\n"                                                                           \
     "max_pending = 512\n"                                                                          \
     "max_inflight = 10000\n"                                                                       \
@@ -448,7 +449,7 @@ static void test_shipped_conf(void)
         }
     }
     fclose(f);
-    RWT_CHECK_INT(documented, 27);
+    RWT_CHECK_INT(documented, 28);
     RWT_CHECK_INT(rw_config_parse(&d, uncommented, "uncommented", err, sizeof(err)), 0);
     RWT_CHECK_STR(err, "");
     RWT_CHECK_STR(d.redis_url, c.redis_url);

@@ -17,6 +17,10 @@
     "{\"taskType\":\"imageInference\",\"taskUUID\":\"" U1 "\",\"imageUUID\":\"im-2\","             \
     "\"imageBase64Data\":\"aGVsbG8=\",\"seed\":18446744073709551615,\"cost\":1.5e-05}"
 
+/* The tokener the tables parse with: NULL (rw_response_parse's own), or one reused across bodies.
+ */
+static json_tokener *tok;
+
 static void test_shapes_table(void)
 {
     static const struct {
@@ -60,7 +64,7 @@ static void test_shapes_table(void)
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         struct rw_response r;
         char err[256] = "";
-        int rc = rw_response_parse(t[i].body, strlen(t[i].body), &r, err, sizeof(err));
+        int rc = rw_response_parse_with(tok, t[i].body, strlen(t[i].body), &r, err, sizeof(err));
         const char *u = NULL;
 
         if (rc == 0 && r.nitems > 0)
@@ -110,7 +114,7 @@ static void test_rejects_table(void)
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         struct rw_response r;
         char err[256] = "";
-        int rc = rw_response_parse(t[i].body, strlen(t[i].body), &r, err, sizeof(err));
+        int rc = rw_response_parse_with(tok, t[i].body, strlen(t[i].body), &r, err, sizeof(err));
 
         if (rc != -1 || strstr(err, t[i].msg) == NULL || r.root != NULL || r.items != NULL) {
             fprintf(stderr, "  case %zu %s: rc %d err \"%s\"\n", i, t[i].body, rc, err);
@@ -118,6 +122,19 @@ static void test_rejects_table(void)
         }
         rw_response_clear(&r);
     }
+}
+
+/* One tokener for every body, the refused ones (a truncated body leaves it mid-value) between the
+ * good ones: each parse starts afresh. */
+static void test_reused_tokener(void)
+{
+    RWT_CHECK((tok = json_tokener_new()) != NULL);
+    test_rejects_table();
+    test_shapes_table();
+    test_rejects_table();
+    test_shapes_table();
+    json_tokener_free(tok);
+    tok = NULL;
 }
 
 static void test_not_nul_terminated(void)
@@ -223,6 +240,7 @@ static const struct rwt_case cases[] = {
     {"not_found_table", test_not_found_table},
     {"shapes_table", test_shapes_table},
     {"rejects_table", test_rejects_table},
+    {"reused_tokener", test_reused_tokener},
     {"not_nul_terminated", test_not_nul_terminated},
     {"numbers_round_trip", test_numbers_round_trip},
     {"accessors", test_accessors},
