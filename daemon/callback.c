@@ -56,6 +56,8 @@ struct cb_conn {
     bool closing;           /* shut down by us; evhttp will free it */
 };
 
+#define TOK_REUSE_MAX (64 << 10) /* bodies up to this size share one json tokener */
+
 struct rwd_callback {
     const struct rw_config *cfg;
     struct rwd_store *st;
@@ -271,7 +273,10 @@ static void handle_callback(struct rwd_callback *cb, struct cb_conn *k, struct e
         reply_outcome(req, RWD_CB_UNAUTHORIZED, "bad token");
         return;
     }
-    if (rw_response_parse_with(cb->tok, body ? body : "", len, &r, err, sizeof(err)) < 0) {
+    /* The reused tokener keeps a buffer as large as the longest string it has read: image
+     * bodies (base64, megabytes) get a tokener of their own, so that none stays that large. */
+    if (rw_response_parse_with(len <= TOK_REUSE_MAX ? cb->tok : NULL, body ? body : "", len, &r,
+                               err, sizeof(err)) < 0) {
         log_warnx("task %s: unreadable callback body: %s", uuid, err);
         reply_outcome(req, RWD_CB_BAD_REQUEST, "unreadable body");
         return;
