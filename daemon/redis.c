@@ -4,11 +4,17 @@
  * epoll_ctl calls per command (a one-shot read event re-added after every read, the write event
  * added and removed around every command). Here the read event stays armed while connected;
  * commands issued during one turn of the loop are written together by one deferred flush, and
- * the write event is armed only while the socket will not take the whole output. */
+ * the write event is armed only while the socket will not take the whole output.
+ *
+ * hiredis resolves a host name with a blocking getaddrinfo when it connects; a name is resolved
+ * here first, with libevent's asynchronous resolver (which reads /etc/hosts too), and hiredis is
+ * given the address. */
 #include "redis.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <event2/dns.h>
 #include <hiredis/async.h>
 #include <openssl/sha.h>
 
@@ -27,6 +33,8 @@ struct rwd_redis {
     struct event *flush;   /* activated (no syscall) when a command is queued */
     bool flushing;         /* inside redisAsyncHandleWrite from our flush */
     struct event *retry_ev;
+    struct evdns_base *dns;                 /* only when the host is a name, not an address */
+    struct evdns_getaddrinfo_request *dnsq; /* a resolution in progress */
     int backoff_ms;
     bool ready;   /* connected, authenticated, db selected */
     bool closing; /* rwd_redis_free is tearing down */
@@ -160,6 +168,13 @@ void rwd_script_init(struct rwd_script *s)
         snprintf(s->sha + 2 * i, 3, "%02x", md[i]);
 }
 
+static bool numeric_host(const char *host)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+
+    return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
 struct rwd_redis *rwd_redis_new(struct event_base *base, const struct rw_redis_addr *addr,
                                 const char *name)
 {
@@ -179,6 +194,12 @@ struct rwd_redis *rwd_redis_new(struct event_base *base, const struct rw_redis_a
     r->flush = event_new(base, -1, 0, on_flush, r);
     if (!r->retry_ev || !r->flush)
         goto fail;
+    if (r->addr.host && !numeric_host(r->addr.host) &&
+        !(r->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS)) &&
+        !(r->dns = evdns_base_new(base, 0))) /* no resolv.conf: /etc/hosts only */
+        goto fail;
+    if (r->dns)
+        evdns_base_load_hosts(r->dns, NULL);
     r->backoff_ms = BACKOFF_MIN_MS;
     return r;
 fail:
@@ -428,14 +449,15 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     schedule_reconnect(r);
 }
 
-static void connect_now(struct rwd_redis *r)
+/* Connects to host, an address (or the socket path when host is NULL). */
+static void connect_to(struct rwd_redis *r, const char *host)
 {
     redisAsyncContext *ac;
 
     if (r->addr.path)
         ac = redisAsyncConnectUnix(r->addr.path);
     else
-        ac = redisAsyncConnect(r->addr.host, r->addr.port);
+        ac = redisAsyncConnect(host, r->addr.port);
     if (!ac) {
         log_warnx("%s: cannot connect: out of memory", r->name);
         schedule_reconnect(r);
@@ -458,6 +480,46 @@ static void connect_now(struct rwd_redis *r)
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
 }
 
+static void on_resolved(int result, struct evutil_addrinfo *res, void *arg)
+{
+    struct rwd_redis *r = arg;
+    char ip[INET6_ADDRSTRLEN] = "";
+
+    r->dnsq = NULL;
+    if (result == EVUTIL_EAI_CANCEL)
+        return; /* rwd_redis_free */
+    if (result == 0 && res) {
+        const void *a = res->ai_family == AF_INET6
+                            ? (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr
+                            : (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr;
+
+        inet_ntop(res->ai_family, a, ip, sizeof(ip));
+    }
+    if (res)
+        evutil_freeaddrinfo(res);
+    if (!ip[0]) {
+        log_warnx("%s: cannot resolve %s: %s", r->name, r->addr.host,
+                  result ? evutil_gai_strerror(result) : "no address");
+        schedule_reconnect(r);
+        return;
+    }
+    connect_to(r, ip);
+}
+
+static void connect_now(struct rwd_redis *r)
+{
+    struct evutil_addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+
+    if (!r->dns) {
+        connect_to(r, r->addr.host);
+        return;
+    }
+    if (r->dnsq)
+        return;
+    /* NULL when it answered at once (from /etc/hosts, or an error): on_resolved has run */
+    r->dnsq = evdns_getaddrinfo(r->dns, r->addr.host, NULL, &hints, on_resolved, r);
+}
+
 void rwd_redis_start(struct rwd_redis *r)
 {
     connect_now(r);
@@ -471,6 +533,10 @@ void rwd_redis_free(struct rwd_redis *r)
     r->ready = false;
     if (r->ac)
         redisAsyncFree(r->ac); /* runs pending callbacks with NULL, then on_disconnect */
+    if (r->dnsq)
+        evdns_getaddrinfo_cancel(r->dnsq);
+    if (r->dns)
+        evdns_base_free(r->dns, 0);
     if (r->retry_ev)
         event_free(r->retry_ev);
     if (r->flush)

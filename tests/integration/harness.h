@@ -42,9 +42,10 @@ struct it_env {
     bool secret_in_file; /* write webhook_secret_file instead of letting runwared keep one */
     bool redis_persist;  /* redis-server with appendonly yes, appendfsync always */
     int redis_port, sim_port, rw_port, admin_port;
-    char sim_url[64];   /* http://127.0.0.1:<sim_port> */
-    char rw_url[64];    /* http://127.0.0.1:<rw_port> */
-    char admin_url[64]; /* http://127.0.0.1:<admin_port>: /metrics, /healthz, /readyz */
+    const char *redis_host; /* what runwared's redis_url names (NULL: 127.0.0.1) */
+    char sim_url[64];       /* http://127.0.0.1:<sim_port> */
+    char rw_url[64];        /* http://127.0.0.1:<rw_port> */
+    char admin_url[64];     /* http://127.0.0.1:<admin_port>: /metrics, /healthz, /readyz */
     char conf_path[PATH_MAX];
     struct it_proc redis, sim, rw;
     int rw_runs;      /* runwared processes started so far */
