@@ -253,7 +253,8 @@ void it_die(struct it_env *e, const char *fmt, ...)
     exit(1);
 }
 
-int it_spare_port(void)
+/* One port from the kernel (bind to port 0), or -1. */
+static int kernel_port(void)
 {
     struct sockaddr_in sa;
     socklen_t sl = sizeof(sa);
@@ -268,6 +269,30 @@ int it_spare_port(void)
         port = ntohs(sa.sin_port);
     close(fd);
     return port;
+}
+
+int it_spare_port(void)
+{
+    /* The kernel may hand out a port it gave a moment ago, before the first taker has bound
+     * it: never give the same port twice in one test process. */
+    static int given[256];
+    static size_t ngiven;
+
+    for (int tries = 0; tries < 100; tries++) {
+        int port = kernel_port();
+        bool seen = false;
+
+        if (port <= 0)
+            return -1;
+        for (size_t i = 0; i < ngiven && !seen; i++)
+            seen = given[i] == port;
+        if (seen)
+            continue;
+        if (ngiven < sizeof(given) / sizeof(given[0]))
+            given[ngiven++] = port;
+        return port;
+    }
+    return -1;
 }
 
 static void random_hex(char *out, size_t nhex)
