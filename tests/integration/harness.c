@@ -465,6 +465,15 @@ static void die_if_exited(struct it_env *e, struct it_proc *p, const char *while
 
 /* SIGTERM, then wait up to timeout_ms. A process that must be killed is a failure. Returns the
  * wait status (or -1 when it had to be killed). */
+/* Kills p with sig (a crash, not a stop) and reaps it. */
+static void proc_kill(struct it_proc *p, int sig)
+{
+    kill(p->pid, sig);
+    waitpid(p->pid, NULL, 0);
+    live_del(p->pid);
+    p->pid = 0;
+}
+
 static int proc_stop(struct it_proc *p, int timeout_ms)
 {
     if (p->pid <= 0)
@@ -480,10 +489,7 @@ static int proc_stop(struct it_proc *p, int timeout_ms)
     }
     fprintf(stderr, "  %s (pid %d) did not stop within %d ms of SIGTERM; killing it\n", p->name,
             (int)p->pid, timeout_ms);
-    kill(p->pid, SIGKILL);
-    waitpid(p->pid, NULL, 0);
-    live_del(p->pid);
-    p->pid = 0;
+    proc_kill(p, SIGKILL);
     rwt_failed++;
     return -1;
 }
@@ -600,10 +606,7 @@ void it_redis_stop(struct it_env *e, int sig)
         expect_clean_exit(&e->redis, proc_stop(&e->redis, 10000));
         return;
     }
-    kill(e->redis.pid, sig);
-    waitpid(e->redis.pid, NULL, 0);
-    live_del(e->redis.pid);
-    e->redis.pid = 0;
+    proc_kill(&e->redis, sig);
 }
 
 void it_redis_restart(struct it_env *e)
@@ -760,10 +763,7 @@ void it_rw_kill(struct it_env *e)
 {
     if (!e->rw.pid)
         return;
-    kill(e->rw.pid, SIGKILL);
-    waitpid(e->rw.pid, NULL, 0);
-    live_del(e->rw.pid);
-    e->rw.pid = 0;
+    proc_kill(&e->rw, SIGKILL);
 }
 
 void it_rw_restart(struct it_env *e)
