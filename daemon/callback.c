@@ -34,7 +34,6 @@
 #include "complete.h"
 #include "log.h"
 #include "metrics.h"
-#include "rw_response.h"
 #include "rw_token.h"
 
 #define MAX_HEADERS_BYTES 16384 /* request line and headers */
@@ -55,8 +54,6 @@ struct cb_conn {
     bool hooked;            /* its evhttp close callback is set */
     bool closing;           /* shut down by us; evhttp will free it */
 };
-
-#define TOK_REUSE_MAX (64 << 10) /* bodies up to this size share one json tokener */
 
 struct rwd_callback {
     const struct rw_config *cfg;
@@ -207,62 +204,15 @@ static void on_stored(redisReply *reply, void *arg)
         cb_req_answer(c);
 }
 
-/* Hands each item and the task's errors to the store. Returns the number of store calls. */
-static int dispatch(struct rwd_callback *cb, struct cb_req *c, const struct rw_response *r)
-{
-    json_object *errors = NULL;
-    int calls = 0;
-
-    for (size_t i = 0; i < r->nitems; i++) {
-        const char *u = rw_item_task_uuid(r->items[i]);
-
-        if (u && strcmp(u, c->uuid) != 0) {
-            /* the body's text reaches the log only when it is a UUID (no injected lines) */
-            log_warnx("task %s: callback item for task %s ignored", c->uuid,
-                      rw_uuid_valid(u) ? u : "(not a UUID)");
-            continue;
-        }
-        if (!rw_item_image_uuid(r->items[i])) {
-            log_warnx("task %s: callback item without imageUUID ignored", c->uuid);
-            continue;
-        }
-        calls++;
-        c->outstanding++;
-        if (rwd_complete_item(cb->st, c->uuid, r->items[i], on_stored, c) < 0) {
-            c->outstanding--;
-            c->failed++;
-        }
-    }
-    for (size_t i = 0; i < r->nerrors; i++) {
-        const char *u = rw_item_task_uuid(r->errors[i]);
-
-        if (u && strcmp(u, c->uuid) != 0)
-            continue;
-        if (!errors && !(errors = json_object_new_array()))
-            break;
-        json_object_array_add(errors, json_object_get(r->errors[i]));
-    }
-    if (errors) {
-        calls++;
-        c->outstanding++;
-        if (rwd_complete_errors(cb->st, c->uuid, errors, on_stored, c) < 0) {
-            c->outstanding--;
-            c->failed++;
-        }
-        json_object_put(errors);
-    }
-    return calls;
-}
-
 static void handle_callback(struct rwd_callback *cb, struct cb_conn *k, struct evhttp_request *req,
                             const char *uuid, const char *token)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(in);
     const char *body = (const char *)evbuffer_pullup(in, -1);
-    struct rw_response r = {0};
     struct cb_req *c;
     char err[200];
+    int calls;
 
     if (!cb->secret->len) {
         reply_outcome(req, RWD_CB_UNAVAILABLE, "starting");
@@ -273,27 +223,26 @@ static void handle_callback(struct rwd_callback *cb, struct cb_conn *k, struct e
         reply_outcome(req, RWD_CB_UNAUTHORIZED, "bad token");
         return;
     }
-    /* The reused tokener keeps a buffer as large as the longest string it has read: image
-     * bodies (base64, megabytes) get a tokener of their own, so that none stays that large. */
-    if (rw_response_parse_with(len <= TOK_REUSE_MAX ? cb->tok : NULL, body ? body : "", len, &r,
-                               err, sizeof(err)) < 0) {
+    if (!(c = calloc(1, sizeof(*c)))) {
+        reply_outcome(req, RWD_CB_UNAVAILABLE, "out of memory");
+        return;
+    }
+    c->req = req;
+    snprintf(c->uuid, sizeof(c->uuid), "%s", uuid);
+    calls = rwd_complete_body(cb->st, cb->tok, uuid, body ? body : "", len, on_stored, c,
+                              &c->failed, err, sizeof(err));
+    if (calls < 0) {
+        free(c);
         log_warnx("task %s: unreadable callback body: %s", uuid, err);
         reply_outcome(req, RWD_CB_BAD_REQUEST, "unreadable body");
         return;
     }
-    if (!(c = calloc(1, sizeof(*c)))) {
-        reply_outcome(req, RWD_CB_UNAVAILABLE, "out of memory");
-        goto out;
-    }
-    c->req = req;
-    snprintf(c->uuid, sizeof(c->uuid), "%s", uuid);
-    c->outstanding = 1; /* held until every call is out, so no answer goes early */
-    if (dispatch(cb, c, &r) == 0 && !c->failed) {
+    if (calls == 0 && !c->failed) {
         free(c);
         reply_outcome(req, RWD_CB_BAD_REQUEST, "nothing for this task in the body");
-        goto out;
+        return;
     }
-    if (--c->outstanding == 0) {
+    if ((c->outstanding = calls) == 0) {
         cb_req_answer(c);
     } else if (k) {
         c->conn = k;
@@ -302,8 +251,6 @@ static void handle_callback(struct rwd_callback *cb, struct cb_conn *k, struct e
         c->req = NULL; /* not tracked (cannot happen): answer nobody rather than a freed request */
         reply_outcome(req, RWD_CB_UNAVAILABLE, "retry");
     }
-out:
-    rw_response_clear(&r);
 }
 
 static void on_request(struct evhttp_request *req, void *arg)

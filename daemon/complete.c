@@ -6,10 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "metrics.h"
 #include "rw_record.h"
 #include "rw_response.h"
+#include "rw_uuid.h"
 #include "util.h"
+
+#define TOK_REUSE_MAX (64 << 10) /* bodies up to this size share the caller's tokener */
 
 /* One store call in flight: the caller's callback, and what to count when it is answered. */
 struct done_ctx {
@@ -107,4 +111,59 @@ out:
     free(tail);
     json_object_put(copy);
     return rc;
+}
+
+int rwd_complete_body(struct rwd_store *st, json_tokener *tok, const char *uuid, const char *body,
+                      size_t len, rwd_redis_cb *cb, void *arg, int *failed, char *err,
+                      size_t errlen)
+{
+    struct rw_response r = {0};
+    json_object *errors = NULL;
+    int calls = 0;
+
+    *failed = 0;
+    if (rw_response_parse_with(len <= TOK_REUSE_MAX ? tok : NULL, body, len, &r, err, errlen) < 0)
+        return -1;
+    for (size_t i = 0; i < r.nitems; i++) {
+        const char *u = rw_item_task_uuid(r.items[i]);
+
+        if (u && strcmp(u, uuid) != 0) {
+            /* the body's text reaches the log only when it is a UUID (no injected lines) */
+            log_warnx("task %s: callback item for task %s ignored", uuid,
+                      rw_uuid_valid(u) ? u : "(not a UUID)");
+            continue;
+        }
+        if (!rw_item_image_uuid(r.items[i])) {
+            log_warnx("task %s: callback item without imageUUID ignored", uuid);
+            continue;
+        }
+        if (rwd_complete_item(st, uuid, r.items[i], cb, arg) < 0)
+            ++*failed;
+        else
+            calls++;
+    }
+    for (size_t i = 0; i < r.nerrors; i++) {
+        const char *u = rw_item_task_uuid(r.errors[i]);
+
+        if (u && strcmp(u, uuid) != 0)
+            continue;
+        if (!errors && !(errors = json_object_new_array())) {
+            ++*failed;
+            break;
+        }
+        if (json_object_array_add(errors, json_object_get(r.errors[i])) < 0) {
+            json_object_put(r.errors[i]);
+            ++*failed;
+            break;
+        }
+    }
+    if (errors) {
+        if (rwd_complete_errors(st, uuid, errors, cb, arg) < 0)
+            ++*failed;
+        else
+            calls++;
+        json_object_put(errors);
+    }
+    rw_response_clear(&r);
+    return calls;
 }

@@ -17,4 +17,15 @@ int rwd_complete_item(struct rwd_store *st, const char *uuid, json_object *item,
 int rwd_complete_errors(struct rwd_store *st, const char *uuid, json_object *errors,
                         rwd_redis_cb *cb, void *arg);
 
+/* A webhook body for task uuid: every result item of this task (one store call each) and its
+ * errors (one call for all), items of other tasks ignored with a warning. tok: a reused tokener
+ * (from json_tokener_new()) for bodies up to 64 KiB; larger ones, image-sized, get their own so
+ * that no large buffer stays. Returns the number of store calls sent (cb runs once for each),
+ * with *failed counting the calls that could not be sent (Redis not connected, ENOMEM); or -1
+ * with a message in err when the body is not one Runware sends. 0 calls and 0 failed: nothing
+ * in the body was for this task. */
+int rwd_complete_body(struct rwd_store *st, json_tokener *tok, const char *uuid, const char *body,
+                      size_t len, rwd_redis_cb *cb, void *arg, int *failed, char *err,
+                      size_t errlen);
+
 #endif
