@@ -1,128 +1,103 @@
 /* The HTTP listener: Runware's webhook callbacks (/metrics, /healthz and /readyz are admin.c's).
  *
  * POST <public_url>/callback/<taskUUID>?token=<hmac>: the token is checked first (401), the body
- * parsed (400), then every item or error is handed to the store, and the answer waits for Redis:
- * 200 once everything is recorded (repeats included), 404 for a task Redis does not know, 503
- * when Redis could not record it, so that Runware retries. Other methods on the callback path
- * get 405, other paths 404.
+ * handed to complete.c (400 when unreadable), and the answer waits for Redis: 200 once
+ * everything is recorded (repeats included), 404 for a task Redis does not know, 503 when Redis
+ * could not record it, so that Runware retries. Other methods on the callback path get 405,
+ * other paths 404.
  *
- * The listener faces the internet, so evhttp's limits are set (headers 16 KiB, body
- * max_callback_bytes: a larger Content-Length or chunk is answered 413 before the body is read)
- * and every connection is tracked here, since libevent 2.1 has no per-request deadline and no
- * connection cap: evhttp_set_bevcb makes each connection's bufferevent, of which we keep a
- * reference, and an input-buffer callback notes each byte's arrival (and cuts a connection
- * whose input outgrows one request, which evhttp alone would buffer without end for a chunk-size
- * line that never ends). A sweep each second closes the connections silent for
- * callback_idle_timeout or slower than callback_request_timeout to deliver a request (reading
- * stops, shutdown(2), and evhttp gets a read error on which it frees the connection itself), and
- * releases those evhttp has freed. With max_callback_connections open, a new connection evicts
- * the one silent longest that is not waiting for its answer, so idle or slow clients never keep
- * a real callback out. */
+ * This is the one socket runwared exposes to the internet, and the path every image takes, so
+ * it is served here rather than by evhttp: each connection's socket stays registered for reading
+ * from accept to close (no interest toggled per request), a read goes into one buffer shared by
+ * all connections and a request that arrived whole is handled from there (a connection keeps
+ * bytes of its own only while a request is incomplete or waits), and an answer is one send.
+ * rw_http parses requests, strictly where framing is decided. Limits: request line and headers
+ * 16 KiB (431), body max_callback_bytes, decoded (413, by Content-Length before the body is
+ * read), chunk-size lines 1 KiB; a request that cannot be served is answered and the connection
+ * closed after a short linger (so the answer is read before a reset). A sweep each second
+ * closes the connections silent for callback_idle_timeout or slower than
+ * callback_request_timeout to deliver a request. With max_callback_connections open, a new
+ * connection evicts the one silent longest that is not waiting for its answer, so idle or slow
+ * clients never keep a real callback out. */
 #include "callback.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
+#include <time.h>
+#include <unistd.h>
 #include <event2/listener.h>
 
 #include "complete.h"
 #include "log.h"
 #include "metrics.h"
+#include "rw_http.h"
 #include "rw_token.h"
 
 #define MAX_HEADERS_BYTES 16384 /* request line and headers */
+#define READ_BYTES        65536 /* one read, into the shared buffer */
 #define SWEEP_MS          1000
-#define FD_RESERVE        128 /* descriptors kept for Redis, curl, logs beyond the listener */
+#define LINGER_MS         2000      /* after an answer that closes: reading on, discarding */
+#define LINGER_BYTES      (1 << 20) /* at most this much, then the socket is closed outright */
+#define FD_RESERVE        128       /* descriptors kept for Redis, curl, logs beyond the listener */
 
 struct cb_req;
 
-/* One listener connection, from accept until evhttp has freed it and we dropped our reference. */
+/* One connection, from accept to close. */
 struct cb_conn {
     struct rwd_callback *cb;
-    struct bufferevent *bev;        /* our reference keeps it (and its fd) alive */
-    struct evbuffer_cb_entry *incb; /* notes arrivals on its input buffer */
+    evutil_socket_t fd;
+    struct event *ev;  /* readable: registered for the connection's whole life */
+    struct event *wev; /* writable: only while an answer is left to send (rare) */
     struct cb_conn *prev, *next;
     int64_t start_ms;       /* when the request being received began (accept, or last answer) */
-    int64_t last_ms;        /* last byte received (or accept, or last answer) */
-    struct cb_req *pending; /* the callback waiting for Redis on it, or NULL */
-    bool hooked;            /* its evhttp close callback is set */
-    bool closing;           /* shut down by us; evhttp will free it */
+    int64_t last_ms;        /* last byte received or sent */
+    struct cb_req *pending; /* the callback waiting for Redis, or NULL */
+    struct rw_http_req req; /* the request being received */
+    char *in;               /* its bytes (and any after it), when not handled from a read */
+    size_t in_len, in_cap;
+    char *out; /* the part of an answer the socket did not take */
+    size_t out_len, out_off;
+    size_t lingered; /* bytes discarded since the closing answer */
+    bool continued;  /* 100 Continue sent for the request being received */
+    bool closing;    /* the last answer is given: once it is sent, linger and close */
+    bool lingering;  /* write side shut: reading only to discard, until EOF or the linger ends */
+    bool dead;       /* the socket failed: closed at the end of the current event */
 };
 
 struct rwd_callback {
     const struct rw_config *cfg;
     struct rwd_store *st;
     const struct rwd_secret *secret;
-    struct evhttp *http;
-    struct evhttp_bound_socket *bound;
+    struct evconnlistener *listener;
     struct event *sweep;
-    json_tokener *tok;     /* parses every callback body */
+    json_tokener *tok;     /* parses callback bodies */
     struct cb_conn *conns; /* most recently accepted first */
-    int nconns, nclosing;  /* tracked; of which shut down by us */
+    int nconns;
     int max_conns;
-    size_t max_input; /* bytes a connection's input buffer may hold: a request */
-    bool paused;      /* the listener is disabled: every connection is busy */
+    size_t max_input; /* bytes a connection may hold: one request and a little of the next */
+    struct rw_http_limits lim;
+    bool paused; /* the listener is disabled: every connection is busy */
+    char date[40];
+    time_t date_at;
+    char rbuf[READ_BYTES];
 };
 
 /* One callback request waiting for Redis. */
 struct cb_req {
-    struct evhttp_request *req; /* NULL once the client has gone */
-    struct cb_conn *conn;       /* valid while req is */
+    struct cb_conn *conn; /* NULL once the connection has closed */
     char uuid[RW_UUID_LEN + 1];
     int outstanding; /* store calls not answered yet */
     int unknown, failed, stored;
 };
 
-/* body: the JSON text and its newline. It goes straight into the request's own output buffer
- * (no evbuffer per reply); a static body by reference, without a copy. */
-static void reply_body(struct evhttp_request *req, int code, const char *reason, const char *body,
-                       size_t len, bool is_static)
-{
-    struct evbuffer *out = evhttp_request_get_output_buffer(req);
-
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-    if (is_static)
-        evbuffer_add_reference(out, body, len, NULL, NULL);
-    else
-        evbuffer_add(out, body, len);
-    evhttp_send_reply(req, code, reason, NULL);
-}
-
-#define REPLY_STATIC(req, code, reason, text)                                                      \
-    reply_body(req, code, reason, text "\n", sizeof(text "\n") - 1, true)
-
-/* The answer to a callback, counted by outcome. */
-static void reply_outcome(struct evhttp_request *req, enum rwd_cb_outcome o, const char *error)
-{
-    static const struct {
-        int code;
-        const char *reason;
-    } http[RWD_CB_OUTCOMES] = {
-        [RWD_CB_OK] = {200, "OK"},
-        [RWD_CB_UNAUTHORIZED] = {401, "Unauthorized"},
-        [RWD_CB_BAD_REQUEST] = {400, "Bad Request"},
-        [RWD_CB_UNKNOWN] = {404, "Not Found"},
-        [RWD_CB_UNAVAILABLE] = {503, "Service Unavailable"},
-    };
-    char body[160];
-    int len;
-
-    rwd_metrics.callbacks[o]++;
-    if (o == RWD_CB_OK) {
-        REPLY_STATIC(req, 200, "OK", "{\"status\":\"ok\"}");
-        return;
-    }
-    len = snprintf(body, sizeof(body), "{\"error\":\"%s\"}\n", error);
-    if (len < 0 || (size_t)len >= sizeof(body))
-        len = 0;
-    reply_body(req, http[o].code, http[o].reason, body, (size_t)len, false);
-}
+static void conn_free(struct cb_conn *k);
+static void on_conn_writable(evutil_socket_t fd, short what, void *arg);
+static void conn_work(struct cb_conn *k, char *buf, size_t len, bool borrowed);
 
 static int64_t mono_ms(void)
 {
@@ -132,55 +107,200 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The connection a request came on (a linear search: a request costs far more). */
-static struct cb_conn *conn_of(struct rwd_callback *cb, struct evhttp_request *req)
+/* The Date header's value, formatted once a second. */
+static const char *http_date(struct rwd_callback *cb)
 {
-    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    time_t now = time(NULL);
+    struct tm tm;
 
-    for (struct cb_conn *k = cb->conns; bev && k; k = k->next)
-        if (k->bev == bev)
-            return k;
-    return NULL;
+    if (now != cb->date_at && gmtime_r(&now, &tm)) {
+        strftime(cb->date, sizeof(cb->date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        cb->date_at = now;
+    }
+    return cb->date;
 }
 
-/* The connection may take its next request: its clocks restart. */
-static void conn_rearm(struct cb_conn *k)
+/* Queues bytes the socket did not take and waits for it to be writable. */
+static void conn_keep_output(struct cb_conn *k, const char *p, size_t n)
 {
-    if (k) {
-        k->pending = NULL;
-        k->start_ms = k->last_ms = mono_ms();
+    char *out = malloc(n);
+
+    if (!out || (!k->wev && !(k->wev = event_new(event_get_base(k->ev), k->fd, EV_WRITE,
+                                                 on_conn_writable, k)))) {
+        free(out);
+        k->dead = true;
+        return;
+    }
+    memcpy(out, p, n);
+    k->out = out;
+    k->out_len = n;
+    k->out_off = 0;
+    event_add(k->wev, NULL);
+}
+
+/* Sends bytes in order after any left from before; the rest waits for writability. */
+static void conn_send(struct cb_conn *k, const char *p, size_t n)
+{
+    ssize_t w;
+
+    if (k->dead || k->lingering)
+        return;
+    if (k->out_len) { /* after what is already waiting (a 100 Continue the socket refused) */
+        char *out = realloc(k->out, k->out_len + n);
+
+        if (!out) {
+            k->dead = true;
+            return;
+        }
+        memcpy(out + k->out_len, p, n);
+        k->out = out;
+        k->out_len += n;
+        return;
+    }
+    w = send(k->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        k->dead = true;
+        return;
+    }
+    if (w < 0)
+        w = 0;
+    k->last_ms = mono_ms();
+    if ((size_t)w < n)
+        conn_keep_output(k, p + w, n - (size_t)w);
+}
+
+/* One answer: status line, headers, a JSON body. close: the connection's last answer. */
+static void conn_answer(struct cb_conn *k, int code, const char *body, size_t blen, bool head_only,
+                        const char *extra)
+{
+    char buf[512];
+    int n;
+
+    if (!k->req.keep_alive)
+        k->closing = true;
+    n = snprintf(buf, sizeof(buf),
+                 "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: application/json\r\n"
+                 "Content-Length: %zu\r\n%s%s\r\n%.*s",
+                 code, rw_http_reason(code), http_date(k->cb), blen, extra ? extra : "",
+                 k->closing                               ? "Connection: close\r\n"
+                 : k->req.minor == 0 && k->req.keep_alive ? "Connection: keep-alive\r\n"
+                                                          : "",
+                 head_only ? 0 : (int)blen, body);
+    if (n < 0 || (size_t)n >= sizeof(buf)) {
+        k->dead = true;
+        return;
+    }
+    conn_send(k, buf, (size_t)n);
+}
+
+#define ANSWER(k, code, text) conn_answer(k, code, text "\n", sizeof(text "\n") - 1, false, NULL)
+
+/* The answer to a callback, counted by outcome. */
+static void answer_outcome(struct cb_conn *k, enum rwd_cb_outcome o, const char *error)
+{
+    static const int code[RWD_CB_OUTCOMES] = {
+        [RWD_CB_OK] = 200,      [RWD_CB_UNAUTHORIZED] = 401, [RWD_CB_BAD_REQUEST] = 400,
+        [RWD_CB_UNKNOWN] = 404, [RWD_CB_UNAVAILABLE] = 503,
+    };
+    char body[160];
+    int len;
+
+    rwd_metrics.callbacks[o]++;
+    if (o == RWD_CB_OK) {
+        ANSWER(k, 200, "{\"status\":\"ok\"}");
+        return;
+    }
+    len = snprintf(body, sizeof(body), "{\"error\":\"%s\"}\n", error);
+    if (len < 0 || (size_t)len >= sizeof(body))
+        len = 0;
+    conn_answer(k, code[o], body, (size_t)len, false, NULL);
+}
+
+/* The request is answered: the connection's clocks restart for the next one. */
+static void conn_next(struct cb_conn *k)
+{
+    k->pending = NULL;
+    k->continued = false;
+    k->start_ms = k->last_ms = mono_ms();
+    rw_http_init(&k->req);
+}
+
+/* Closes at once (a reset if unread bytes are left), detaching a callback waiting for Redis. */
+static void conn_free(struct cb_conn *k)
+{
+    struct rwd_callback *cb = k->cb;
+
+    if (k->pending)
+        k->pending->conn = NULL;
+    if (k->prev)
+        k->prev->next = k->next;
+    else
+        cb->conns = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    cb->nconns--;
+    event_free(k->ev);
+    if (k->wev)
+        event_free(k->wev);
+    close(k->fd);
+    free(k->in);
+    free(k->out);
+    free(k);
+}
+
+/* Every event on a connection ends here: a failed socket is closed; a connection whose last
+ * answer is out stops writing and lingers, so that the client reads the answer before any
+ * reset that unread bytes would cause. */
+static void conn_settle(struct cb_conn *k)
+{
+    if (k->dead) {
+        conn_free(k);
+    } else if (k->closing && !k->lingering && !k->out_len && !k->pending) {
+        shutdown(k->fd, SHUT_WR);
+        k->lingering = true;
+        k->start_ms = mono_ms();
+        free(k->in);
+        k->in = NULL;
+        k->in_len = k->in_cap = 0;
     }
 }
 
-/* evhttp is freeing the connection: a callback waiting for Redis must not answer on it, and the
- * sweep releases our reference soon. */
-static void on_conn_close(struct evhttp_connection *evcon, void *arg)
+static void conn_close(struct cb_conn *k, enum rwd_conn_close why)
 {
-    struct cb_conn *k = arg;
+    static const char *const text[RWD_CONN_CLOSES] = {
+        [RWD_CONN_IDLE] = "silent for callback_idle_timeout",
+        [RWD_CONN_SLOW] = "slower than callback_request_timeout",
+        [RWD_CONN_EVICTED] = "to make room for a new one (max_callback_connections)",
+        [RWD_CONN_OVERSIZE] = "that sent more than a request may hold",
+        [RWD_CONN_MALFORMED] = "after a request it could not serve",
+    };
 
-    (void)evcon;
-    if (k->pending) {
-        k->pending->req = NULL;
-        k->pending = NULL;
-    }
-    event_active(k->cb->sweep, EV_TIMEOUT, 0);
+    rwd_metrics.conns_closed[why]++;
+    log_debug("listener: closing a connection %s", text[why]);
+    conn_free(k);
 }
 
 static void cb_req_answer(struct cb_req *c)
 {
-    if (c->req) {
-        if (c->failed)
-            reply_outcome(c->req, RWD_CB_UNAVAILABLE, "cannot record the result now; retry");
-        else if (c->unknown && !c->stored)
-            reply_outcome(c->req, RWD_CB_UNKNOWN, "unknown task");
-        else
-            reply_outcome(c->req, RWD_CB_OK, NULL);
-        conn_rearm(c->conn);
-    } else {
+    struct cb_conn *k = c->conn;
+
+    if (!k) {
         log_debug("task %s: callback client went away before the answer", c->uuid);
+        free(c);
+        return;
     }
+    k->pending = NULL;
+    if (c->failed)
+        answer_outcome(k, RWD_CB_UNAVAILABLE, "cannot record the result now; retry");
+    else if (c->unknown && !c->stored)
+        answer_outcome(k, RWD_CB_UNKNOWN, "unknown task");
+    else
+        answer_outcome(k, RWD_CB_OK, NULL);
     free(c);
+    conn_next(k);
+    if (k->in_len && !k->dead && !k->closing)
+        conn_work(k, k->in, k->in_len, false); /* the next request, sent before this answer */
+    conn_settle(k);
 }
 
 static void on_stored(redisReply *reply, void *arg)
@@ -204,144 +324,266 @@ static void on_stored(redisReply *reply, void *arg)
         cb_req_answer(c);
 }
 
-static void handle_callback(struct rwd_callback *cb, struct cb_conn *k, struct evhttp_request *req,
-                            const char *uuid, const char *token)
+static void handle_callback(struct cb_conn *k, const char *uuid, const char *token,
+                            const char *body, size_t len)
 {
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    size_t len = evbuffer_get_length(in);
-    const char *body = (const char *)evbuffer_pullup(in, -1);
+    struct rwd_callback *cb = k->cb;
     struct cb_req *c;
     char err[200];
     int calls;
 
     if (!cb->secret->len) {
-        reply_outcome(req, RWD_CB_UNAVAILABLE, "starting");
+        answer_outcome(k, RWD_CB_UNAVAILABLE, "starting");
         return;
     }
     if (!rw_token_check(cb->secret->key, cb->secret->len, uuid, token)) {
         log_warnx("task %s: callback with a bad token refused", uuid);
-        reply_outcome(req, RWD_CB_UNAUTHORIZED, "bad token");
+        answer_outcome(k, RWD_CB_UNAUTHORIZED, "bad token");
         return;
     }
     if (!(c = calloc(1, sizeof(*c)))) {
-        reply_outcome(req, RWD_CB_UNAVAILABLE, "out of memory");
+        answer_outcome(k, RWD_CB_UNAVAILABLE, "out of memory");
         return;
     }
-    c->req = req;
-    snprintf(c->uuid, sizeof(c->uuid), "%s", uuid);
-    calls = rwd_complete_body(cb->st, cb->tok, uuid, body ? body : "", len, on_stored, c,
-                              &c->failed, err, sizeof(err));
+    memcpy(c->uuid, uuid, sizeof(c->uuid));
+    calls = rwd_complete_body(cb->st, cb->tok, uuid, body, len, on_stored, c, &c->failed, err,
+                              sizeof(err));
     if (calls < 0) {
         free(c);
         log_warnx("task %s: unreadable callback body: %s", uuid, err);
-        reply_outcome(req, RWD_CB_BAD_REQUEST, "unreadable body");
+        answer_outcome(k, RWD_CB_BAD_REQUEST, "unreadable body");
         return;
     }
-    if (calls == 0 && !c->failed) {
+    if (calls == 0) {
+        bool failed = c->failed;
+
         free(c);
-        reply_outcome(req, RWD_CB_BAD_REQUEST, "nothing for this task in the body");
+        if (failed)
+            answer_outcome(k, RWD_CB_UNAVAILABLE, "cannot record the result now; retry");
+        else
+            answer_outcome(k, RWD_CB_BAD_REQUEST, "nothing for this task in the body");
         return;
     }
-    if ((c->outstanding = calls) == 0) {
-        cb_req_answer(c);
-    } else if (k) {
-        c->conn = k;
-        k->pending = c;
-    } else {
-        c->req = NULL; /* not tracked (cannot happen): answer nobody rather than a freed request */
-        reply_outcome(req, RWD_CB_UNAVAILABLE, "retry");
-    }
+    c->conn = k;
+    c->outstanding = calls;
+    k->pending = c;
 }
 
-static void on_request(struct evhttp_request *req, void *arg)
+/* A whole request, its bytes at buf. */
+static void handle_request(struct cb_conn *k, char *buf)
 {
-    struct rwd_callback *cb = arg;
-    struct cb_conn *k = conn_of(cb, req);
-    const char *uri = evhttp_request_get_uri(req);
-    enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+    const struct rw_http_req *r = &k->req;
+    const char *method = buf + r->method;
     char uuid[RW_UUID_LEN + 1], token[RW_TOKEN_LEN + 1];
 
-    if (k && !k->hooked) {
-        evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_conn_close, k);
-        k->hooked = true;
-    }
-    if (rw_webhook_parse(uri, uuid, token) < 0) {
-        REPLY_STATIC(req, 404, "Not Found", "{\"error\":\"not found\"}");
-    } else if (cmd != EVHTTP_REQ_POST) {
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "POST");
-        REPLY_STATIC(req, 405, "Method Not Allowed", "{\"error\":\"POST only\"}");
+    if (rw_webhook_parse(buf + r->target, uuid, token) < 0) {
+        conn_answer(k, 404, "{\"error\":\"not found\"}\n", 22, !strcmp(method, "HEAD"), NULL);
+    } else if (strcmp(method, "POST") != 0) {
+        conn_answer(k, 405, "{\"error\":\"POST only\"}\n", 22, !strcmp(method, "HEAD"),
+                    "Allow: POST\r\n");
     } else {
-        handle_callback(cb, k, req, uuid, token);
+        handle_callback(k, uuid, token, buf + r->body, r->body_len);
         explicit_bzero(token, sizeof(token));
-        if (k && k->pending)
+        if (k->pending)
             return; /* answered when Redis has recorded it */
     }
-    conn_rearm(k);
+    conn_next(k);
 }
 
-static void conn_release(struct rwd_callback *cb, struct cb_conn *k)
+/* Stores bytes a request still needs (or that follow one waiting for its answer). */
+static bool conn_hold(struct cb_conn *k, const char *p, size_t n)
 {
-    if (k->prev)
-        k->prev->next = k->next;
-    else
-        cb->conns = k->next;
-    if (k->next)
-        k->next->prev = k->prev;
-    cb->nconns--;
-    if (k->closing)
-        cb->nclosing--;
-    evbuffer_remove_cb_entry(bufferevent_get_input(k->bev), k->incb);
-    bufferevent_decref(k->bev);
-    free(k);
+    size_t want = k->in_len + n;
+
+    if (want > k->cb->max_input) {
+        rwd_metrics.conns_closed[RWD_CONN_OVERSIZE]++;
+        log_debug("listener: closing a connection that sent more than a request may hold");
+        k->dead = true;
+        return false;
+    }
+    if (want > k->in_cap) {
+        size_t cap = k->in_cap ? k->in_cap : 4096;
+        char *in;
+
+        while (cap < want)
+            cap *= 2;
+        if (cap > k->cb->max_input)
+            cap = k->cb->max_input;
+        if (!(in = realloc(k->in, cap))) {
+            log_warnx("listener: out of memory for a request; closing its connection");
+            k->dead = true;
+            return false;
+        }
+        k->in = in;
+        k->in_cap = cap;
+    }
+    memcpy(k->in + k->in_len, p, n);
+    k->in_len += n;
+    return true;
 }
 
-/* evhttp has freed the connection: only our reference is left. */
-static bool conn_freed(struct cb_conn *k)
+/* Serves the requests in buf (len bytes) in order, until one is incomplete or waits for its
+ * answer. borrowed: buf is the shared read buffer, so what is left is copied to the
+ * connection's own; else buf is k->in and what was served is dropped from it. */
+static void conn_work(struct cb_conn *k, char *buf, size_t len, bool borrowed)
 {
-    bufferevent_data_cb rd, wr;
-    bufferevent_event_cb ev;
-    void *arg;
+    size_t off = 0;
 
-    bufferevent_getcb(k->bev, &rd, &wr, &ev, &arg);
-    return !rd && !wr && !ev;
-}
+    while (!k->pending && !k->closing && !k->dead && off < len) {
+        enum rw_http_rc rc = rw_http_parse(&k->req, buf + off, len - off, &k->cb->lim);
 
-/* Closes a connection evhttp still holds: nothing more is read, and evhttp gets a read error
- * (from the loop, not from inside our caller) on which it frees the connection. */
-static void conn_close(struct rwd_callback *cb, struct cb_conn *k, enum rwd_conn_close why)
-{
-    static const char *const text[RWD_CONN_CLOSES] = {
-        [RWD_CONN_IDLE] = "silent for callback_idle_timeout",
-        [RWD_CONN_SLOW] = "slower than callback_request_timeout",
-        [RWD_CONN_EVICTED] = "to make room for a new one (max_callback_connections)",
-        [RWD_CONN_OVERSIZE] = "that sent more than a request may hold",
-    };
-    evutil_socket_t fd = bufferevent_getfd(k->bev);
+        if (rc == RW_HTTP_MORE) {
+            len = off + rw_http_compact(&k->req, buf + off, len - off);
+            if (k->req.head_done && k->req.expect_continue && !k->continued) {
+                static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
-    if (k->closing)
+                conn_send(k, cont, sizeof(cont) - 1);
+                k->continued = true;
+            }
+            break;
+        }
+        if (rc == RW_HTTP_ERROR) {
+            char body[128];
+            int n;
+
+            log_debug("listener: a request refused with %d: %s", k->req.status, k->req.error);
+            rwd_metrics.conns_closed[RWD_CONN_MALFORMED]++;
+            if (k->req.head_done && k->req.status == 400) {
+                k->dead = true; /* a body that breaks its framing: the stream is garbage */
+                return;
+            }
+            n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}\n", k->req.error);
+            k->req.keep_alive = false;
+            conn_answer(k, k->req.status, body, n > 0 ? (size_t)n : 0, false, NULL);
+            off = len;
+            break;
+        }
+        size_t size = k->req.size;
+
+        handle_request(k, buf + off); /* may reset k->req for the next request */
+        off += size;
+    }
+    if (k->dead)
         return;
-    rwd_metrics.conns_closed[why]++;
-    log_debug("listener: closing a connection %s", text[why]);
-    bufferevent_disable(k->bev, EV_READ);
-    if (fd >= 0)
-        shutdown(fd, SHUT_RDWR);
-    bufferevent_trigger_event(k->bev, BEV_EVENT_READING | BEV_EVENT_ERROR,
-                              BEV_TRIG_DEFER_CALLBACKS);
-    k->closing = true;
-    cb->nclosing++;
+    if (borrowed) {
+        if (off < len && !k->closing)
+            conn_hold(k, buf + off, len - off);
+    } else {
+        k->in_len = len; /* less if a chunked body was compacted */
+        if (!off)
+            return;
+        memmove(k->in, k->in + off, k->in_len - off);
+        if (!(k->in_len -= off)) {
+            free(k->in);
+            k->in = NULL;
+            k->in_cap = 0;
+        }
+    }
+}
+
+/* Reads what arrived: a request that came whole is served from the shared buffer. */
+static void conn_read(struct cb_conn *k)
+{
+    struct rwd_callback *cb = k->cb;
+    bool direct = !k->in_len && !k->pending && !k->out_len && !k->lingering;
+    char *dst = cb->rbuf;
+    size_t room = sizeof(cb->rbuf);
+    ssize_t n;
+
+    if (!direct && !k->lingering) {
+        /* into the connection's own buffer; a request of known size gets room for all of it */
+        size_t want = k->in_len + READ_BYTES;
+
+        if (k->req.head_done && !k->req.chunked && k->req.content_length > 0 &&
+            (size_t)k->req.content_length + k->req.head_len > want)
+            want = (size_t)k->req.content_length + k->req.head_len;
+        if (want > cb->max_input)
+            want = cb->max_input;
+        if (want <= k->in_len) { /* full: more than a request may hold */
+            rwd_metrics.conns_closed[RWD_CONN_OVERSIZE]++;
+            log_debug("listener: closing a connection that sent more than a request may hold");
+            k->dead = true;
+            return;
+        }
+        if (want > k->in_cap) {
+            char *in = realloc(k->in, want);
+
+            if (!in) {
+                log_warnx("listener: out of memory for a request; closing its connection");
+                k->dead = true;
+                return;
+            }
+            k->in = in;
+            k->in_cap = want;
+        }
+        dst = k->in + k->in_len;
+        room = k->in_cap - k->in_len;
+    }
+    n = recv(k->fd, dst, room, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        return;
+    if (n <= 0) {
+        if (k->pending || k->in_len || k->req.head_done)
+            log_debug("listener: a client closed its connection mid-request");
+        k->dead = true;
+        return;
+    }
+    k->last_ms = mono_ms();
+    if (k->lingering) {
+        if ((k->lingered += (size_t)n) > LINGER_BYTES)
+            k->dead = true;
+    } else if (direct) {
+        conn_work(k, dst, (size_t)n, true);
+    } else {
+        k->in_len += (size_t)n;
+        if (!k->pending && !k->out_len)
+            conn_work(k, k->in, k->in_len, false);
+    }
+}
+
+static void on_conn_event(evutil_socket_t fd, short what, void *arg)
+{
+    struct cb_conn *k = arg;
+
+    (void)fd;
+    (void)what;
+    conn_read(k);
+    conn_settle(k);
+}
+
+static void on_conn_writable(evutil_socket_t fd, short what, void *arg)
+{
+    struct cb_conn *k = arg;
+    ssize_t w;
+
+    (void)what;
+    w = send(fd, k->out + k->out_off, k->out_len - k->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        k->dead = true;
+    } else if (w > 0) {
+        k->last_ms = mono_ms();
+        if ((k->out_off += (size_t)w) == k->out_len) {
+            free(k->out);
+            k->out = NULL;
+            k->out_len = k->out_off = 0;
+            if (k->in_len && !k->pending && !k->closing)
+                conn_work(k, k->in, k->in_len, false);
+        }
+    }
+    if (!k->dead && k->out_len)
+        event_add(k->wev, NULL);
+    conn_settle(k);
 }
 
 static void listener_pause(struct rwd_callback *cb, bool pause)
 {
-    struct evconnlistener *l = cb->bound ? evhttp_bound_socket_get_listener(cb->bound) : NULL;
-
-    if (!l || cb->paused == pause)
+    if (cb->paused == pause)
         return;
     if (pause) {
-        evconnlistener_disable(l);
+        evconnlistener_disable(cb->listener);
         log_warnx("listener: all %d connections are busy; new ones wait", cb->max_conns);
     } else {
-        evconnlistener_enable(l);
+        evconnlistener_enable(cb->listener);
         log_info("listener: taking connections again");
     }
     cb->paused = pause;
@@ -359,35 +601,19 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
     (void)what;
     for (k = cb->conns; k; k = next) {
         next = k->next;
-        if (conn_freed(k))
-            conn_release(cb, k);
-        else if (k->closing || k->pending)
+        if (k->lingering) {
+            if (now - k->start_ms >= LINGER_MS)
+                conn_free(k);
+        } else if (k->pending) {
             continue;
-        else if (now - k->last_ms >= idle)
-            conn_close(cb, k, RWD_CONN_IDLE);
-        else if (now - k->start_ms >= whole)
-            conn_close(cb, k, RWD_CONN_SLOW);
+        } else if (now - k->last_ms >= idle) {
+            conn_close(k, RWD_CONN_IDLE);
+        } else if (now - k->start_ms >= whole) {
+            conn_close(k, RWD_CONN_SLOW);
+        }
     }
-    if (cb->paused && cb->nconns - cb->nclosing < cb->max_conns)
+    if (cb->paused && cb->nconns < cb->max_conns)
         listener_pause(cb, false);
-}
-
-/* Bytes arrived (or were taken) on a connection's input buffer. */
-static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
-{
-    struct cb_conn *k = arg;
-
-    if (!info->n_added)
-        return;
-    k->last_ms = mono_ms();
-    if (conn_freed(k)) {
-        /* evhttp let go but our reference keeps the socket: read nothing more */
-        bufferevent_disable(k->bev, EV_READ | EV_WRITE);
-        event_active(k->cb->sweep, EV_TIMEOUT, 0);
-    } else if (evbuffer_get_length(buf) > k->cb->max_input) {
-        /* more than one request may hold, e.g. a chunk-size line that never ends */
-        conn_close(k->cb, k, RWD_CONN_OVERSIZE);
-    }
 }
 
 /* At most max_conns connections: evicts the one silent longest that is not being answered. */
@@ -395,45 +621,65 @@ static void conn_make_room(struct rwd_callback *cb)
 {
     struct cb_conn *victim = NULL;
 
-    if (cb->nconns - cb->nclosing <= cb->max_conns)
+    if (cb->nconns < cb->max_conns)
         return;
-    for (struct cb_conn *k = cb->conns; k; k = k->next)
-        if (!k->closing && !k->pending && (!victim || k->last_ms <= victim->last_ms))
+    for (struct cb_conn *k = cb->conns; k; k = k->next) {
+        if (k->lingering) { /* already answered for good */
             victim = k;
-    if (victim && victim != cb->conns)
-        conn_close(cb, victim, RWD_CONN_EVICTED);
+            break;
+        }
+        if (!k->pending && (!victim || k->last_ms <= victim->last_ms))
+            victim = k;
+    }
+    if (victim)
+        conn_close(victim, RWD_CONN_EVICTED);
     else
         listener_pause(cb, true); /* all are being answered; the sweep resumes */
 }
 
-/* evhttp's hook for each accepted connection: its bufferevent, tracked. NULL lets evhttp make an
- * untracked one (only when out of memory). */
-static struct bufferevent *on_accept_bev(struct event_base *base, void *arg)
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                      void *arg)
 {
     struct rwd_callback *cb = arg;
-    struct cb_conn *k = calloc(1, sizeof(*k));
+    struct cb_conn *k;
+    int one = 1;
 
-    if (!k)
-        return NULL;
-    if (!(k->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)))
-        goto fail;
-    if (!(k->incb = evbuffer_add_cb(bufferevent_get_input(k->bev), on_input, k))) {
-        bufferevent_free(k->bev);
-        goto fail;
+    (void)l;
+    (void)sa;
+    (void)salen;
+    conn_make_room(cb);
+    if (!(k = calloc(1, sizeof(*k))) ||
+        !(k->ev = event_new(evconnlistener_get_base(cb->listener), fd, EV_READ | EV_PERSIST,
+                            on_conn_event, k)) ||
+        event_add(k->ev, NULL) < 0) {
+        log_warnx("listener: out of memory for a new connection; closing it");
+        if (k && k->ev)
+            event_free(k->ev);
+        free(k);
+        close(fd);
+        return;
     }
-    bufferevent_incref(k->bev);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* answers go out whole */
     k->cb = cb;
+    k->fd = fd;
     k->start_ms = k->last_ms = mono_ms();
+    rw_http_init(&k->req);
     k->next = cb->conns;
     if (cb->conns)
         cb->conns->prev = k;
     cb->conns = k;
     cb->nconns++;
-    conn_make_room(cb);
-    return k->bev;
-fail:
-    free(k);
-    return NULL;
+}
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    struct rwd_callback *cb = arg;
+    int err = EVUTIL_SOCKET_ERROR();
+
+    (void)l;
+    /* out of descriptors or memory: stop accepting until the sweep, rather than spin */
+    log_warnx("listener: cannot accept a connection: %s", evutil_socket_error_to_string(err));
+    listener_pause(cb, true);
 }
 
 /* The connection cap, lowered to what the open-files limit allows (raised to its hard limit). */
@@ -458,6 +704,33 @@ static int conn_cap(const struct rw_config *cfg)
     return rl.rlim_cur > 2 * FD_RESERVE ? (int)(rl.rlim_cur - FD_RESERVE) : FD_RESERVE / 2;
 }
 
+/* Binds host:port (host NULL: every IPv4 address), trying each address it resolves to. */
+static struct evconnlistener *listen_on(struct event_base *base, const char *host, int port,
+                                        struct rwd_callback *cb)
+{
+    struct evutil_addrinfo hints = {.ai_family = AF_UNSPEC,
+                                    .ai_socktype = SOCK_STREAM,
+                                    .ai_protocol = IPPROTO_TCP,
+                                    .ai_flags = EVUTIL_AI_PASSIVE | EVUTIL_AI_ADDRCONFIG};
+    struct evutil_addrinfo *ai = NULL;
+    struct evconnlistener *l = NULL;
+    char service[16];
+    int rc;
+
+    snprintf(service, sizeof(service), "%d", port);
+    /* at start-up, before the loop runs: a blocking lookup is fine here */
+    if ((rc = evutil_getaddrinfo(host ? host : "0.0.0.0", service, &hints, &ai)) != 0) {
+        log_warnx("cannot resolve %s: %s", host ? host : "0.0.0.0", evutil_gai_strerror(rc));
+        return NULL;
+    }
+    for (struct evutil_addrinfo *a = ai; a && !l; a = a->ai_next)
+        l = evconnlistener_new_bind(
+            base, on_accept, cb, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE,
+            1024, a->ai_addr, (int)a->ai_addrlen);
+    evutil_freeaddrinfo(ai);
+    return l;
+}
+
 struct rwd_callback *rwd_callback_new(struct event_base *base, const struct rw_config *cfg,
                                       struct rwd_store *st, const struct rwd_secret *secret)
 {
@@ -472,29 +745,24 @@ struct rwd_callback *rwd_callback_new(struct event_base *base, const struct rw_c
     cb->st = st;
     cb->secret = secret;
     cb->max_conns = conn_cap(cfg);
-    cb->max_input = (size_t)cfg->max_callback_bytes + MAX_HEADERS_BYTES + 65536;
+    cb->lim.max_head = MAX_HEADERS_BYTES;
+    cb->lim.max_body = (size_t)cfg->max_callback_bytes;
+    /* one request (head, body, trailer; a chunked body is compacted as it is decoded) and one
+     * read more */
+    cb->max_input = (size_t)cfg->max_callback_bytes + 2 * MAX_HEADERS_BYTES + 2 * READ_BYTES;
     if (rw_hostport_parse(cfg->listen, &host, &port, err, sizeof(err)) < 0) {
         log_warnx("listen %s: %s", cfg->listen, err);
         goto fail;
     }
-    if (!(cb->tok = json_tokener_new()) || !(cb->http = evhttp_new(base)) ||
+    if (!(cb->tok = json_tokener_new()) ||
         !(cb->sweep = event_new(base, -1, EV_PERSIST, on_sweep, cb)) ||
         event_add(cb->sweep, &sweep) < 0)
         goto fail;
-    evhttp_set_max_body_size(cb->http, cfg->max_callback_bytes);
-    evhttp_set_max_headers_size(cb->http, MAX_HEADERS_BYTES);
-    evhttp_set_timeout(cb->http, cfg->callback_idle_timeout);
-    /* every method reaches on_request, which answers 405 on the callback path */
-    evhttp_set_allowed_methods(cb->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                                             EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH |
-                                             EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT);
-    evhttp_set_bevcb(cb->http, on_accept_bev, cb);
-    evhttp_set_gencb(cb->http, on_request, cb);
-    if (!(cb->bound = evhttp_bind_socket_with_handle(cb->http, host ? host : "0.0.0.0", port))) {
+    if (!(cb->listener = listen_on(base, host, port, cb))) {
         log_warn("cannot listen on %s", cfg->listen);
         goto fail;
     }
+    evconnlistener_set_error_cb(cb->listener, on_accept_error);
     free(host);
     return cb;
 fail:
@@ -507,10 +775,10 @@ void rwd_callback_free(struct rwd_callback *cb)
 {
     if (!cb)
         return;
-    if (cb->http)
-        evhttp_free(cb->http); /* frees every connection; close callbacks run */
+    if (cb->listener)
+        evconnlistener_free(cb->listener);
     while (cb->conns)
-        conn_release(cb, cb->conns);
+        conn_free(cb->conns);
     if (cb->sweep)
         event_free(cb->sweep);
     if (cb->tok)

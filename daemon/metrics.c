@@ -102,6 +102,7 @@ void rwd_metrics_render(struct evbuffer *out)
         [RWD_CONN_SLOW] = "slow",
         [RWD_CONN_EVICTED] = "evicted",
         [RWD_CONN_OVERSIZE] = "oversize",
+        [RWD_CONN_MALFORMED] = "malformed",
     };
     const struct rwd_metrics *m = &rwd_metrics;
 
