@@ -284,6 +284,193 @@ static void test_callbacks(void)
     it_env_finish(&e);
 }
 
+/* Reads until `want` has arrived (or EOF, or timeout_ms); NUL-terminated, at most cap. */
+static size_t read_until(int fd, char *buf, size_t cap, const char *want, int timeout_ms)
+{
+    size_t n = 0;
+    int64_t deadline = it_now_ms() + timeout_ms;
+
+    buf[0] = '\0';
+    while (n + 1 < cap && !strstr(buf, want)) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int left = (int)(deadline - it_now_ms());
+        if (left <= 0 || poll(&p, 1, left) <= 0)
+            break;
+        ssize_t r = read(fd, buf + n, cap - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        buf[n] = '\0';
+    }
+    return n;
+}
+
+static size_t count_of(const char *s, const char *what)
+{
+    size_t n = 0;
+
+    for (const char *p = s; (p = strstr(p, what)); p += strlen(what))
+        n++;
+    return n;
+}
+
+static void send_all(struct it_env *e, int fd, const char *s)
+{
+    if (write(fd, s, strlen(s)) != (ssize_t)strlen(s))
+        it_die(e, "write: %s", strerror(errno));
+}
+
+/* HTTP as Runware's (or a proxy's) client may speak it, on raw sockets: requests pipelined on
+ * one connection answered in order, Expect: 100-continue, a chunked callback that completes the
+ * real task, HTTP/1.0 closing, HEAD answered without a body, transfer codings refused. */
+static void test_protocol(void)
+{
+    struct it_env e;
+    struct it_records recs = {0};
+    char u[37], a[37], b[37], tu[RW_TOKEN_LEN + 1], ta[RW_TOKEN_LEN + 1], tb[RW_TOKEN_LEN + 1];
+    char ans[8192];
+    int fd;
+
+    it_uuid(u);
+    it_uuid(a);
+    it_uuid(b);
+    it_env_init(&e, "hp");
+    it_redis_start(&e);
+    const char *sim[] = {"--delay-ms", "4000", "--jitter-ms", "0", NULL};
+    it_sim_start(&e, sim);
+    it_rw_start(&e, "");
+    if (rw_token_make(e.secret, e.secret_len, u, tu) < 0 ||
+        rw_token_make(e.secret, e.secret_len, a, ta) < 0 ||
+        rw_token_make(e.secret, e.secret_len, b, tb) < 0)
+        it_die(&e, "rw_token_make");
+    char *job = it_fmt("{\"task\":{\"positivePrompt\":\"a mill\"," TASK
+                       ",\"taskUUID\":\"%s\"},\"resultList\":\"hp:out\"}",
+                       u);
+    it_push(&e, job);
+    it_sleep_ms(500); /* submitted: the sim calls back only after 4 s */
+
+    /* two callbacks for unknown tasks in one write: two answers, in order */
+    char *body_a = it_fmt("{\"data\":[{\"taskUUID\":\"%s\",\"imageUUID\":"
+                          "\"44444444-4444-4444-8444-444444444444\",\"imageURL\":\"x\"}]}",
+                          a);
+    char *body_b = it_fmt("{\"data\":[{\"taskUUID\":\"%s\",\"imageUUID\":"
+                          "\"55555555-5555-4555-8555-555555555555\",\"imageURL\":\"x\"}]}",
+                          b);
+    char *two = it_fmt("POST /callback/%s?token=%s HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n"
+                       "\r\n%sPOST /callback/%s?token=%s HTTP/1.1\r\nHost: x\r\n"
+                       "Content-Length: %zu\r\n\r\n%sPOST /callback/%s?token=bad HTTP/1.1\r\n"
+                       "Host: x\r\nContent-Length: 2\r\n\r\n{}",
+                       a, ta, strlen(body_a), body_a, b, tb, strlen(body_b), body_b, a);
+    fd = tcp_connect(&e);
+    send_all(&e, fd, two);
+    read_until(fd, ans, sizeof(ans), "HTTP/1.1 401", 5000 * it_slow());
+    IT_EXPECT(count_of(ans, "HTTP/1.1 404") == 2 && strstr(ans, "HTTP/1.1 401") &&
+                  strstr(ans, "HTTP/1.1 401") > strstr(strstr(ans, "HTTP/1.1 404") + 1, "404"),
+              "three pipelined requests: expected 404, 404, 401 in order, got: %.300s", ans);
+
+    /* Expect: 100-continue: the interim answer, then the real one once the body is sent */
+    char *head = it_fmt("POST /callback/%s?token=%s HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n"
+                        "Expect: 100-continue\r\n\r\n",
+                        a, ta, strlen(body_a));
+    send_all(&e, fd, head);
+    read_until(fd, ans, sizeof(ans), "\r\n\r\n", 3000 * it_slow());
+    IT_EXPECT(strncmp(ans, "HTTP/1.1 100 Continue\r\n\r\n", 25) == 0,
+              "Expect: 100-continue: got %.80s", ans);
+    send_all(&e, fd, body_a);
+    read_until(fd, ans, sizeof(ans), "}\n", 3000 * it_slow());
+    IT_EXPECT(strncmp(ans, "HTTP/1.1 404", 12) == 0, "after 100 Continue: got %.80s", ans);
+
+    /* HEAD gets the head of its 405 and no body: the next answer on the connection is whole */
+    char *hd = it_fmt("HEAD /callback/%s?token=%s HTTP/1.1\r\nHost: x\r\n\r\n"
+                      "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n",
+                      a, ta);
+    send_all(&e, fd, hd);
+    read_until(fd, ans, sizeof(ans), "not found\"}\n", 3000 * it_slow());
+    char *second = strstr(ans + 1, "HTTP/1.1 ");
+    IT_EXPECT(strncmp(ans, "HTTP/1.1 405", 12) == 0 && strstr(ans, "Allow: POST\r\n") && second &&
+                  strstr(ans, "\r\n\r\n") + 4 == second && strncmp(second, "HTTP/1.1 404", 12) == 0,
+              "HEAD then GET: got %.300s", ans);
+    close(fd);
+
+    /* the real task's image, chunked in three pieces, with a trailer */
+    char *item = it_fmt("{\"data\":[{\"taskType\":\"imageInference\",\"taskUUID\":\"%s\","
+                        "\"imageUUID\":\"66666666-6666-4666-8666-666666666666\","
+                        "\"imageURL\":\"https://im.example/chunked.jpg\"}]}",
+                        u);
+    size_t third = strlen(item) / 3;
+    char *chunked = it_fmt("POST /callback/%s?token=%s HTTP/1.1\r\nHost: x\r\n"
+                           "Transfer-Encoding: chunked\r\n\r\n%zx\r\n%.*s\r\n%zx;ext=1\r\n%.*s\r\n"
+                           "%zx\r\n%s\r\n0\r\nX-Trailer: 1\r\n\r\n",
+                           u, tu, third, (int)third, item, third, (int)third, item + third,
+                           strlen(item) - 2 * third, item + 2 * third);
+    fd = tcp_connect(&e);
+    /* sent in small pieces: the listener puts the request together across reads */
+    for (size_t off = 0, n = strlen(chunked); off < n; off += 7) {
+        if (write(fd, chunked + off, n - off < 7 ? n - off : 7) <= 0)
+            it_die(&e, "write");
+        if (off % 70 == 0)
+            it_sleep_ms(1);
+    }
+    read_until(fd, ans, sizeof(ans), "}\n", 3000 * it_slow());
+    IT_EXPECT(strncmp(ans, "HTTP/1.1 200", 12) == 0, "a chunked callback: got %.80s", ans);
+    close(fd);
+
+    /* HTTP/1.0 without keep-alive: answered, then closed */
+    char *old = it_fmt("POST /callback/%s?token=%s HTTP/1.0\r\nContent-Length: %zu\r\n\r\n%s", b,
+                       tb, strlen(body_b), body_b);
+    fd = tcp_connect(&e);
+    send_all(&e, fd, old);
+    read_until(fd, ans, sizeof(ans), "}\n", 3000 * it_slow());
+    IT_EXPECT(strncmp(ans, "HTTP/1.1 404", 12) == 0 && strstr(ans, "Connection: close\r\n"),
+              "HTTP/1.0: got %.200s", ans);
+    IT_EXPECT(closed_by_server(fd, 3000 * it_slow()), "HTTP/1.0: the connection stays open");
+    close(fd);
+
+    /* transfer codings other than chunked, conflicting framing: refused, then closed */
+    static const char *const refused[][2] = {
+        {"POST /callback/x HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", "HTTP/1.1 501"},
+        {"POST /callback/x HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+         "HTTP/1.1 400"},
+        {"POST /callback/x HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+         "HTTP/1.1 400"},
+        {"POST /callback/x HTTP/3.0\r\n\r\n", "HTTP/1.1 505"},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        fd = tcp_connect(&e);
+        send_all(&e, fd, refused[i][0]);
+        read_until(fd, ans, sizeof(ans), "}\n", 3000 * it_slow());
+        IT_EXPECT(strncmp(ans, refused[i][1], 12) == 0, "%.40s...: got %.80s, expected %s",
+                  refused[i][0], ans, refused[i][1]);
+        IT_EXPECT(closed_by_server(fd, 3000 * it_slow()), "%.40s...: the connection stays open",
+                  refused[i][0]);
+        close(fd);
+    }
+
+    const char *lists[] = {"hp:out"};
+    size_t got = it_collect(&e, lists, 1, 1, 10000 * it_slow(), &recs);
+    IT_EXPECT(got == 1, "the real task: %zu records, expected 1", got);
+    if (got == 1) {
+        it_check_success(&recs.v[0], "the real task", u, "hp:out", 1, NULL, NULL);
+        IT_EXPECT(strstr(recs.v[0].raw, "https://im.example/chunked.jpg") != NULL,
+                  "the record is not the chunked callback's image: %.300s", recs.v[0].raw);
+    }
+    it_expect_no_more(&e, lists, 1, 4500); /* the sim's own callback, at 4 s, is absorbed */
+    IT_EXPECT(it_rw_health(&e) == 200, "runwared is not healthy after the protocol test");
+    expect_redis_clean(&e);
+    expect_records_clean(&e, &recs);
+    free(job);
+    free(body_a);
+    free(body_b);
+    free(two);
+    free(head);
+    free(hd);
+    free(item);
+    free(chunked);
+    free(old);
+    it_records_free(&recs);
+    it_env_finish(&e);
+}
+
 /* With the cap reached by idle and slow connections, a new connection evicts the one silent
  * longest, so a real callback still gets in; a slow sender is cut at callback_request_timeout. */
 static void test_connection_cap(void)
@@ -611,9 +798,8 @@ static void test_keys(void)
 }
 
 static const struct rwt_case cases[] = {
-    {"callbacks", test_callbacks},
-    {"connection_cap", test_connection_cap},
-    {"jobs", test_jobs},
+    {"callbacks", test_callbacks}, {"connection_cap", test_connection_cap},
+    {"protocol", test_protocol},   {"jobs", test_jobs},
     {"keys", test_keys},
 };
 
