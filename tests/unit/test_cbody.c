@@ -468,7 +468,7 @@ static void test_many_items(void)
     RWT_CHECK_INT(read_body(body, &b, err, sizeof(err)), RW_CBODY_OK);
     RWT_CHECK_INT(b.nitems, RW_CBODY_ITEMS_MAX);
     for (size_t i = 0; i < b.nitems; i++) {
-        char want[16];
+        char want[32];
 
         snprintf(want, sizeof(want), "t%zu", i);
         RWT_CHECK_STR(b.items[i].task_uuid, want);
