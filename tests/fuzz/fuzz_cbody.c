@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Does s hold what json-c's strict mode accepts and JSON does not: bytes that are not ASCII
  * (json-c's UTF-8 check lets overlong forms and surrogates through), a control character in a
- * string, NaN or Infinity, a number like 1. or -01? */
+ * string, NaN or Infinity, a number like 1., -.5 or -01? */
 static bool json_c_leniency(const uint8_t *s, size_t n)
 {
     bool in_string = false;
@@ -40,8 +40,9 @@ static bool json_c_leniency(const uint8_t *s, size_t n)
             in_string = true;
         else if (c == 'N' || c == 'I')
             return true; /* NaN, Infinity */
-        else if (c == '.' && (i + 1 == n || s[i + 1] < '0' || s[i + 1] > '9'))
-            return true;
+        else if (c == '.' && (i + 1 == n || s[i + 1] < '0' || s[i + 1] > '9' || i == 0 ||
+                              s[i - 1] < '0' || s[i - 1] > '9'))
+            return true; /* 1. or -.5 */
         else if (c == '0' && i + 1 < n && s[i + 1] >= '0' && s[i + 1] <= '9' &&
                  (i == 0 || s[i - 1] < '0' || s[i - 1] > '9') && (i == 0 || s[i - 1] != '.'))
             return true;
