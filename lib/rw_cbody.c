@@ -6,12 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Where reading stands; once it stops, rc says why. */
+/* Where reading stands. */
 struct rw_cb_reader {
     const unsigned char *start, *p, *end;
     int depth;       /* containers open at p */
-    int rc;          /* RW_CBODY_INVALID or RW_CBODY_SLOW once reading stopped */
-    const char *why; /* what is wrong, for RW_CBODY_INVALID */
+    bool slow;       /* a shape left to rw_response_parse (reading goes on, to validate) */
+    const char *why; /* what is wrong, once reading stopped at invalid JSON */
     size_t spaces;   /* whitespace bytes between tokens skipped so far */
     struct rw_cbody *out;
 };
@@ -36,22 +36,11 @@ enum {
 static int rw_cb_value(struct rw_cb_reader *r);
 static int rw_cb_object(struct rw_cb_reader *r, enum rw_cb_level level, struct rw_cbody_item *it);
 
-/* Stops reading; returns -1 for the callers to pass up. */
-static int rw_cb_stop(struct rw_cb_reader *r, int rc, const char *why)
-{
-    r->rc = rc;
-    r->why = why;
-    return -1;
-}
-
+/* Stops reading at invalid JSON; returns -1 for the callers to pass up. */
 static int rw_cb_invalid(struct rw_cb_reader *r, const char *why)
 {
-    return rw_cb_stop(r, RW_CBODY_INVALID, why);
-}
-
-static int rw_cb_slow(struct rw_cb_reader *r)
-{
-    return rw_cb_stop(r, RW_CBODY_SLOW, NULL);
+    r->why = why;
+    return -1;
 }
 
 static void rw_cb_space(struct rw_cb_reader *r)
@@ -253,10 +242,16 @@ static int rw_cb_string(struct rw_cb_reader *r, char *out, size_t max, size_t *l
             b[0] = '\t';
             break;
         case 'u':
-            if ((u = rw_cb_uescape(p, (size_t)(end - p), &cp)) <= 0) {
+            if ((u = rw_cb_uescape(p, (size_t)(end - p), &cp)) == 0) {
                 r->p = p;
-                /* json-c turns a lone surrogate into U+FFFD: let it */
-                return u < 0 ? rw_cb_slow(r) : rw_cb_invalid(r, "invalid \\u escape");
+                return rw_cb_invalid(r, "invalid \\u escape");
+            }
+            if (u < 0) {
+                /* an unpaired surrogate: json-c makes it U+FFFD, let it */
+                r->slow = true;
+                n = SIZE_MAX;
+                p += 6;
+                continue;
             }
             if (out) {
                 if (cp == 0)
@@ -331,16 +326,20 @@ static int rw_cb_cost(struct rw_cb_reader *r, double *v)
 
     if (rw_cb_number(r) < 0)
         return -1;
-    if ((n = (size_t)(r->p - s)) >= sizeof(buf))
-        return rw_cb_slow(r);
+    if ((n = (size_t)(r->p - s)) >= sizeof(buf)) {
+        r->slow = true;
+        return 0;
+    }
     for (size_t i = 0; i < n; i++) {
         if (s[i] >= '0' && s[i] <= '9')
             digits++;
         else if (s[i] != '-')
             integer = false;
     }
-    if (integer && digits > 18)
-        return rw_cb_slow(r); /* json-c clamps integers beyond int64 */
+    if (integer && digits > 18) {
+        r->slow = true; /* json-c clamps integers beyond int64 */
+        return 0;
+    }
     memcpy(buf, s, n);
     buf[n] = '\0';
     *v = strtod(buf, NULL);
@@ -380,8 +379,12 @@ static int rw_cb_array(struct rw_cb_reader *r, enum rw_cb_level entries)
             struct rw_cbody_item *it;
             size_t spaces = r->spaces;
 
-            if (r->out->nitems == RW_CBODY_ITEMS_MAX)
-                return rw_cb_slow(r);
+            if (r->out->nitems == RW_CBODY_ITEMS_MAX) {
+                r->slow = true;
+                if (rw_cb_value(r) < 0)
+                    return -1;
+                goto next;
+            }
             it = &r->out->items[r->out->nitems];
             memset(it, 0, sizeof(*it));
             it->off = (size_t)(r->p - r->start);
@@ -393,6 +396,7 @@ static int rw_cb_array(struct rw_cb_reader *r, enum rw_cb_level entries)
         } else if (rw_cb_value(r) < 0) {
             return -1;
         }
+    next:
         rw_cb_space(r);
         if (r->p == r->end)
             return rw_cb_invalid(r, "unterminated array");
@@ -441,27 +445,31 @@ static int rw_cb_uuid_field(struct rw_cb_reader *r, char *out)
 {
     size_t n;
 
-    if (r->p == r->end || *r->p != '"')
-        return r->p == r->end ? rw_cb_invalid(r, "unexpected end of data") : rw_cb_slow(r);
+    if (*r->p != '"') {
+        r->slow = true;
+        return rw_cb_value(r);
+    }
     if (rw_cb_string(r, out, RW_CBODY_STR_MAX, &n, NULL) < 0)
         return -1;
-    return n == SIZE_MAX ? rw_cb_slow(r) : 0;
+    if (n == SIZE_MAX)
+        r->slow = true;
+    return 0;
 }
 
 /* "errors" of the body: an empty array is read, anything else is left to rw_response_parse. */
 static int rw_cb_errors(struct rw_cb_reader *r)
 {
-    if (r->p == r->end || *r->p != '[')
-        return r->p == r->end ? rw_cb_invalid(r, "unexpected end of data") : rw_cb_slow(r);
-    if (rw_cb_enter(r) < 0)
-        return -1;
-    if (r->p == r->end)
-        return rw_cb_invalid(r, "unterminated array");
-    if (*r->p != ']')
-        return rw_cb_slow(r);
-    r->p++;
-    r->depth--;
-    return 0;
+    const unsigned char *q = r->p + 1;
+
+    if (*r->p != '[') {
+        r->slow = true;
+        return rw_cb_value(r);
+    }
+    while (q < r->end && (*q == ' ' || *q == '\n' || *q == '\r' || *q == '\t'))
+        q++;
+    if (q < r->end && *q != ']')
+        r->slow = true;
+    return rw_cb_array(r, RW_CB_PLAIN);
 }
 
 /* The value of member `field` of an object at level (0: not one looked at). */
@@ -485,8 +493,10 @@ static int rw_cb_member(struct rw_cb_reader *r, unsigned field, struct rw_cbody_
             return rw_cb_cost(r, &it->cost);
         return rw_cb_value(r);
     case RW_CB_DATA:
-        if (*r->p != '[')
-            return rw_cb_slow(r);
+        if (*r->p != '[') {
+            r->slow = true;
+            return rw_cb_value(r);
+        }
         return rw_cb_array(r, RW_CB_ITEM);
     case RW_CB_ERRORS:
         return rw_cb_errors(r);
@@ -524,12 +534,16 @@ static int rw_cb_object(struct rw_cb_reader *r, enum rw_cb_level level, struct r
         if (rw_cb_string(r, NULL, 0, NULL, &esc) < 0)
             return -1;
         if (level != RW_CB_PLAIN) {
-            if (esc)
-                return rw_cb_slow(r); /* a name that may spell one of ours */
-            field = rw_cb_field(key + 1, (size_t)(r->p - key - 2), level);
-            if (field & seen)
-                return rw_cb_slow(r); /* repeated: json-c keeps the last */
-            seen |= field;
+            if (esc) {
+                r->slow = true; /* a name that may spell one of ours */
+            } else {
+                field = rw_cb_field(key + 1, (size_t)(r->p - key - 2), level);
+                if (field & seen) {
+                    r->slow = true; /* repeated: json-c keeps the last */
+                    field = 0;
+                }
+                seen |= field;
+            }
         }
         rw_cb_space(r);
         if (r->p == r->end || *r->p != ':')
@@ -610,35 +624,40 @@ int rw_cbody_read(const char *buf, size_t len, struct rw_cbody *out, char *err, 
                              .out = out};
     struct rw_cbody_item root = {0};
     const unsigned char *top;
-    int seen;
+    int seen = 0;
 
     out->nitems = 0;
     rw_cb_space(&r);
-    if (r.p == r.end || *r.p != '{')
-        return RW_CBODY_SLOW; /* rw_response_parse says what it is */
     top = r.p;
-    if ((seen = rw_cb_object(&r, RW_CB_ROOT, &root)) < 0)
-        goto stopped;
+    if (r.p < r.end && *r.p == '{') {
+        if ((seen = rw_cb_object(&r, RW_CB_ROOT, &root)) < 0)
+            goto invalid;
+    } else {
+        r.slow = true; /* not an object: rw_response_parse says what it is */
+        if (rw_cb_value(&r) < 0)
+            goto invalid;
+    }
     root.off = (size_t)(top - r.start);
     root.len = (size_t)(r.p - top);
     root.spaced = r.spaces != (size_t)(top - r.start);
     rw_cb_space(&r);
     if (r.p != r.end) {
         rw_cb_invalid(&r, "unexpected data after the value");
-        goto stopped;
+        goto invalid;
     }
-    if (seen & (RW_CB_DATA | RW_CB_ERRORS))
-        return RW_CBODY_OK; /* "data"'s items, or none */
-    if (!root.has_task_uuid)
-        return RW_CBODY_SLOW; /* no shape of ours: rw_response_parse says so */
-    out->items[0] = root;
-    out->nitems = 1;
-    return RW_CBODY_OK;
-stopped:
+    if (r.slow || (!(seen & (RW_CB_DATA | RW_CB_ERRORS)) && !root.has_task_uuid)) {
+        out->nitems = 0; /* the last: no shape of ours, rw_response_parse says so */
+        return RW_CBODY_SLOW;
+    }
+    if (!(seen & (RW_CB_DATA | RW_CB_ERRORS))) {
+        out->items[0] = root;
+        out->nitems = 1;
+    }
+    return RW_CBODY_OK; /* "data"'s items, none, or the bare item */
+invalid:
     out->nitems = 0;
-    if (r.rc == RW_CBODY_INVALID)
-        snprintf(err, errlen, "not JSON: %s at byte %zu", r.why, (size_t)(r.p - r.start));
-    return r.rc;
+    snprintf(err, errlen, "not JSON: %s at byte %zu", r.why, (size_t)(r.p - r.start));
+    return RW_CBODY_INVALID;
 }
 
 size_t rw_cbody_item_copy(const char *body, const struct rw_cbody_item *it, char *dst)

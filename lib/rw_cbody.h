@@ -35,21 +35,21 @@ struct rw_cbody {
 
 /*
  * Reads a webhook body of len bytes (no NUL needed) in one pass, allocating nothing. The whole
- * body is validated as RFC 8259 JSON: structure, numbers, string escapes, control characters,
- * well-formed UTF-8 (no overlong forms, surrogates or code points above U+10FFFF) and at most
- * RW_CBODY_DEPTH_MAX levels of nesting.
+ * body is validated as RFC 8259 JSON whatever its shape: structure, numbers, string escapes,
+ * control characters, well-formed UTF-8 (no overlong forms, surrogates or code points above
+ * U+10FFFF) and at most RW_CBODY_DEPTH_MAX levels of nesting; RW_CBODY_INVALID, with "not JSON:
+ * <what> at byte <offset>" in err, for anything that is not JSON.
  *
  * RW_CBODY_OK for the shapes it handles, with items as rw_response_parse would list them (the
  * object entries of "data", or the bare item): {"data":[...]} with no "errors" or an empty one,
  * and a bare item (an object with a string "taskUUID" and neither "data" nor "errors").
- * RW_CBODY_SLOW when rw_response_parse must decide: the top level is not an object; "data" or
- * "errors" is not an array; "errors" has entries; a bare object without a string taskUUID; a
- * repeated "data", "errors", taskUUID, imageUUID, cost or status; a member name with an escape
- * at those levels; a taskUUID or imageUUID that is not a string, is longer than RW_CBODY_STR_MAX
- * or holds U+0000; an integer cost of more than 18 digits (json-c saturates those); a \u escape of
- * an unpaired surrogate (json-c makes it U+FFFD); more than RW_CBODY_ITEMS_MAX items. A body may
- * be declared slow before the rest of it is read. RW_CBODY_INVALID, with "not JSON: ... at byte
- * N" in err, for anything else that is not JSON.
+ * RW_CBODY_SLOW, for JSON that rw_response_parse must read: the top level is not an object;
+ * "data" or "errors" is not an array; "errors" has entries; a bare object without a string
+ * taskUUID; a repeated "data", "errors", taskUUID, imageUUID, cost or status; a member name with
+ * an escape at those levels; a taskUUID or imageUUID that is not a string, is longer than
+ * RW_CBODY_STR_MAX or holds U+0000; an integer cost of more than 18 digits (json-c clamps those);
+ * a \u escape of an unpaired surrogate (json-c makes it U+FFFD); more than RW_CBODY_ITEMS_MAX
+ * items.
  */
 int rw_cbody_read(const char *buf, size_t len, struct rw_cbody *out, char *err, size_t errlen);
 

@@ -193,8 +193,6 @@ static void test_agrees_with_rw_response(void)
 static void test_slow_table(void)
 {
     static const char *const t[] = {
-        "",
-        "   ",
         "[]",
         "[{\"taskUUID\":\"" U1 "\"}]",
         "\"text\"",
@@ -229,7 +227,6 @@ static void test_slow_table(void)
         "{\"data\":[{\"x\":\"\\ud800\\u0041\"}]}",
         "{\"data\":[{\"x\":\"\\ud800x\"}]}",
         "{\"data\":[{},{},{},{},{},{},{},{},{}]}",
-        "\xef\xbb\xbf{\"data\":[]}", /* a byte order mark: JSON has none */
     };
 
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -251,6 +248,8 @@ static void test_invalid_table(void)
         const char *body, *msg; /* msg: a part of the expected message */
     } t[] = {
         /* structure */
+        {"", "unexpected end of data at byte 0"},
+        {"   ", "unexpected end of data at byte 3"},
         {"{", "unterminated object at byte 1"},
         {"{\"data\":[", "unexpected end of data"},
         {"{\"data\":[]", "unterminated object"},
@@ -275,7 +274,8 @@ static void test_invalid_table(void)
         {"{\"taskUUID\":", "unexpected end of data"},
         {"{\"taskUUID\"", "expected ':'"},
         {"{\"data\":[{}", "unterminated array"},
-        {"{\"errors\":[", "unterminated array"},
+        {"{\"errors\":[", "unexpected end of data"},
+        {"\xef\xbb\xbf{\"data\":[]}", "unexpected character at byte 0"}, /* a byte order mark */
         {"{\"data\":[],\"errors\":", "unexpected end of data"},
         /* literals */
         {"{\"data\":[tru]}", "invalid literal"},
@@ -337,6 +337,22 @@ static void test_invalid_table(void)
         {"{\"\xff\":1}", "invalid UTF-8"},
         {"{\"data\":[\"\xe2\x82", "invalid UTF-8"}, /* truncated by the end of the body */
         {"{\"data\":[\xc3\xa9]}", "unexpected character"},
+        /* whatever the shape: what json-c would read is validated all the same */
+        {"{\"errors\":[{\"code\":\"x\"}],\"data\":[{\"x\":NaN}]}", "unexpected character"},
+        {"{\"errors\":[1,]}", "unexpected character"},
+        {"{\"errors\":{\"a\":1.}}", "invalid number"},
+        {"[1,]", "unexpected character"},
+        {"[\"\xc0\x80\"]", "invalid UTF-8"},
+        {"\"a\tb\"", "control character"},
+        {"tru", "invalid literal"},
+        {"{\"data\":{\"a\":01}}", "expected ',' or '}'"},
+        {"{\"data\":[{},{},{},{},{},{},{},{},{},{\"a\":\"\xc0\x80\"}]}", "invalid UTF-8"},
+        {"{\"data\":[{\"x\":\"\\ud800\",\"y\":tru}]}", "invalid literal"},
+        {"{\"data\":[{\"taskUUID\":7,\"x\":[1,]}]}", "unexpected character"},
+        {"{\"data\":[{\"cost\":1234567890123456789,\"x\":-}]}", "invalid number"},
+        {"{\"data\":[{\"imageUUID\":\"a\\u0000\",\"imageUUID\":\"\\x\"}]}", "invalid escape"},
+        {"{\"d\\u0061ta\":[],\"x\":[}", "unexpected character"},
+        {"{\"taskUUID\":null}{", "unexpected data after the value"},
     };
 
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
