@@ -33,6 +33,14 @@ enum {
     RW_CB_ERRORS = 32,
 };
 
+/* Bytes that stand for themselves in a string: printable ASCII but '"' (0x22) and '\\' (0x5c);
+ * bytes from 0x80 are checked as UTF-8 apart. */
+static const unsigned char rw_cb_plain[256] = {
+    [0x20 ... 0x21] = 1,
+    [0x23 ... 0x5b] = 1,
+    [0x5d ... 0x7f] = 1,
+};
+
 static int rw_cb_value(struct rw_cb_reader *r);
 static int rw_cb_object(struct rw_cb_reader *r, enum rw_cb_level level, struct rw_cbody_item *it);
 
@@ -190,7 +198,7 @@ static int rw_cb_string(struct rw_cb_reader *r, char *out, size_t max, size_t *l
         size_t k;
         int u;
 
-        while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+        while (p < end && rw_cb_plain[*p])
             p++;
         if (out)
             rw_cb_put(out, max, &n, run, (size_t)(p - run));
