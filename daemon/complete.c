@@ -8,12 +8,14 @@
 
 #include "log.h"
 #include "metrics.h"
+#include "rw_cbody.h"
 #include "rw_record.h"
 #include "rw_response.h"
 #include "rw_uuid.h"
 #include "util.h"
 
-#define TOK_REUSE_MAX (64 << 10) /* bodies up to this size share the caller's tokener */
+#define TOK_REUSE_MAX  (64 << 10) /* bodies up to this size share the caller's tokener */
+#define ITEM_STACK_MAX 2048       /* items copied (status or spaces left out) on the stack */
 
 /* One store call in flight: the caller's callback, and what to count when it is answered. */
 struct done_ctx {
@@ -64,12 +66,13 @@ int rwd_complete_item(struct rwd_store *st, const char *uuid, json_object *item,
                       void *arg)
 {
     const char *img = rw_item_image_uuid(item), *json;
+    char tail[RW_RECORD_TAIL_MAX];
     struct done_ctx *c = NULL;
     json_object *cost;
-    char *tail = NULL;
     int rc = -1;
 
-    if (!img || !(c = done_ctx(cb, arg, 1)))
+    /* the store takes an empty imageUUID for an error: such an item would end the task */
+    if (!img || !*img || !(c = done_ctx(cb, arg, 1)))
         return -1;
     if (json_object_object_get_ex(item, "cost", &cost) &&
         (json_object_is_type(cost, json_type_double) || json_object_is_type(cost, json_type_int)))
@@ -77,11 +80,11 @@ int rwd_complete_item(struct rwd_store *st, const char *uuid, json_object *item,
     json_object_object_del(item, "status");
     json = json_object_to_json_string_ext(item,
                                           JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-    if (json && (tail = rw_record_tail(NULL, rwd_now_ms())))
+    rw_record_tail_success(tail, rwd_now_ms());
+    if (json)
         rc = rwd_store_complete_timed(st, uuid, img, json, strlen(json), tail, on_done, c);
     if (rc < 0)
         free(c);
-    free(tail);
     return rc;
 }
 
@@ -113,15 +116,73 @@ out:
     return rc;
 }
 
-int rwd_complete_body(struct rwd_store *st, json_tokener *tok, const char *uuid, const char *body,
-                      size_t len, rwd_redis_cb *cb, void *arg, int *failed, char *err,
-                      size_t errlen)
+/* One result item of the fast path, its bytes as the record takes them (item_len of them at
+ * item): what rwd_complete_item does, with no tree and no allocation of ours. */
+static int complete_raw(struct rwd_store *st, const char *uuid, const char *image_uuid,
+                        const char *item, size_t item_len, double cost, rwd_redis_cb *cb, void *arg)
+{
+    char tail[RW_RECORD_TAIL_MAX];
+    struct done_ctx *c;
+
+    if (!(c = done_ctx(cb, arg, 1)))
+        return -1;
+    c->cost = cost;
+    rw_record_tail_success(tail, rwd_now_ms());
+    if (rwd_store_complete_timed(st, uuid, image_uuid, item, item_len, tail, on_done, c) < 0) {
+        free(c);
+        return -1;
+    }
+    return 0;
+}
+
+/* rwd_complete_body for a body rw_cbody_read has read. */
+static int complete_fast(struct rwd_store *st, const char *uuid, const char *body,
+                         const struct rw_cbody *b, rwd_redis_cb *cb, void *arg, int *failed)
+{
+    int calls = 0;
+
+    for (size_t i = 0; i < b->nitems; i++) {
+        const struct rw_cbody_item *it = &b->items[i];
+        char stack[ITEM_STACK_MAX], *copy = NULL;
+        const char *item = body + it->off;
+        size_t item_len = it->len;
+
+        if (it->has_task_uuid && strcmp(it->task_uuid, uuid) != 0) {
+            /* the body's text reaches the log only when it is a UUID (no injected lines) */
+            log_warnx("task %s: callback item for task %s ignored", uuid,
+                      rw_uuid_valid(it->task_uuid) ? it->task_uuid : "(not a UUID)");
+            continue;
+        }
+        if (!it->image_uuid[0]) {
+            log_warnx("task %s: callback item without imageUUID ignored", uuid);
+            continue;
+        }
+        if (it->cut_len || it->spaced) {
+            if (it->len > sizeof(stack) && !(copy = malloc(it->len))) {
+                ++*failed;
+                continue;
+            }
+            item_len = rw_cbody_item_copy(body, it, copy ? copy : stack);
+            item = copy ? copy : stack;
+        }
+        if (complete_raw(st, uuid, it->image_uuid, item, item_len, it->cost, cb, arg) < 0)
+            ++*failed;
+        else
+            calls++;
+        free(copy);
+    }
+    return calls;
+}
+
+/* rwd_complete_body through json-c, for what the fast path leaves. */
+static int complete_slow(struct rwd_store *st, json_tokener *tok, const char *uuid,
+                         const char *body, size_t len, rwd_redis_cb *cb, void *arg, int *failed,
+                         char *err, size_t errlen)
 {
     struct rw_response r = {0};
     json_object *errors = NULL;
     int calls = 0;
 
-    *failed = 0;
     if (rw_response_parse_with(len <= TOK_REUSE_MAX ? tok : NULL, body, len, &r, err, errlen) < 0)
         return -1;
     for (size_t i = 0; i < r.nitems; i++) {
@@ -133,7 +194,7 @@ int rwd_complete_body(struct rwd_store *st, json_tokener *tok, const char *uuid,
                       rw_uuid_valid(u) ? u : "(not a UUID)");
             continue;
         }
-        if (!rw_item_image_uuid(r.items[i])) {
+        if (!rw_item_image_uuid(r.items[i]) || !*rw_item_image_uuid(r.items[i])) {
             log_warnx("task %s: callback item without imageUUID ignored", uuid);
             continue;
         }
@@ -166,4 +227,21 @@ int rwd_complete_body(struct rwd_store *st, json_tokener *tok, const char *uuid,
     }
     rw_response_clear(&r);
     return calls;
+}
+
+int rwd_complete_body(struct rwd_store *st, json_tokener *tok, const char *uuid, const char *body,
+                      size_t len, rwd_redis_cb *cb, void *arg, int *failed, char *err,
+                      size_t errlen)
+{
+    struct rw_cbody b;
+
+    *failed = 0;
+    switch (rw_cbody_read(body, len, &b, err, errlen)) {
+    case RW_CBODY_OK:
+        return complete_fast(st, uuid, body, &b, cb, arg, failed);
+    case RW_CBODY_INVALID:
+        return -1;
+    default:
+        return complete_slow(st, tok, uuid, body, len, cb, arg, failed, err, errlen);
+    }
 }

@@ -213,6 +213,27 @@ char *rw_record_tail(json_object *errors, int64_t completed_ms)
     return rw_sbuf_take(&b);
 }
 
+size_t rw_record_tail_success(char buf[RW_RECORD_TAIL_MAX], int64_t completed_ms)
+{
+    static const char head[] = "],\"status\":\"success\",\"errors\":[],\"completedAt\":";
+    uint64_t v = completed_ms < 0 ? -(uint64_t)completed_ms : (uint64_t)completed_ms;
+    char digits[20];
+    size_t n = sizeof(head) - 1, k = 0;
+
+    memcpy(buf, head, n);
+    if (completed_ms < 0)
+        buf[n++] = '-';
+    do {
+        digits[k++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (k)
+        buf[n++] = digits[--k];
+    buf[n++] = '}';
+    buf[n] = '\0';
+    return n;
+}
+
 char *rw_record_error(const char *task_uuid, json_object *meta, int64_t taken_ms,
                       json_object *errors, const char *payload, size_t payload_len,
                       int64_t completed_ms)

@@ -22,6 +22,12 @@ char *rw_record_head(const char *task_uuid, json_object *meta, int64_t taken_ms)
  * "error" and the given errors (borrowed) when images had arrived before an error. malloc'd. */
 char *rw_record_tail(json_object *errors, int64_t completed_ms);
 
+#define RW_RECORD_TAIL_MAX 72 /* the success tail's longest length, with its NUL */
+
+/* The success tail (as rw_record_tail(NULL, completed_ms)) into buf, allocating nothing; for
+ * each result item of a callback. Returns its length. */
+size_t rw_record_tail_success(char buf[RW_RECORD_TAIL_MAX], int64_t completed_ms);
+
 /* A complete error record with no data: head + "]" + tail, plus "payload" (the raw job text, kept
  * whole) when payload is non-NULL. malloc'd, NULL on ENOMEM. */
 char *rw_record_error(const char *task_uuid, json_object *meta, int64_t taken_ms,

@@ -447,8 +447,150 @@ static void test_metrics(void)
     it_env_finish(&e);
 }
 
+/* A series' value as a floating-point number, -1 when absent. */
+static double metric_double(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, series, n) == 0 && p[n] == ' ')
+            return strtod(p + n + 1, NULL);
+    return -1;
+}
+
+/* Items go into the record as the bytes Runware sent, less a "status" member and the whitespace
+ * between tokens; escapes stay as sent; a body that is not strict JSON is refused (400) and
+ * changes nothing, whatever json-c would have made of it; shapes left to json-c still work; the
+ * spend metric adds the items' costs. */
+static void test_record_bytes(void)
+{
+    struct it_env e;
+    struct it_records recs = {0};
+    char u[37], tok[RW_TOKEN_LEN + 1], *text = NULL;
+    it_uuid(u);
+    it_env_init(&e, "cbraw");
+    e.secret_in_file = true;
+    it_redis_start(&e);
+    const char *sim[] = {"--delay-ms", "60000", "--jitter-ms", "0", "--seed", "23", NULL};
+    it_sim_start(&e, sim);
+    it_rw_start(&e, NULL);
+    char *job = it_fmt("{\"task\":{\"positivePrompt\":\"[sim:drop] raw\",\"numberResults\":3," TASK
+                       ",\"taskUUID\":\"%s\"},\"resultList\":\"raw:list\"}",
+                       u);
+    it_push(&e, job);
+    wait_in_flight(&e, u);
+    token_for(&e, u, tok);
+
+    /* 1: pretty-printed, status first, escapes in a string */
+    char *b1 = it_fmt("{\n  \"data\": [\n    {\n      \"status\": \"success\",\n      "
+                      "\"taskType\": \"imageInference\",\n      \"taskUUID\": \"%s\",\n      "
+                      "\"imageUUID\": \"aaaaaaaa-1111-4111-8111-111111111111\",\n      "
+                      "\"imageURL\": \"https://im.example/a\\u00e9\\/ b.jpg\",\n      "
+                      "\"seed\": 7,\n      \"cost\": 0.25\n    }\n  ]\n}\n",
+                      u);
+    char *want1 = it_fmt("{\"taskType\":\"imageInference\",\"taskUUID\":\"%s\",\"imageUUID\":"
+                         "\"aaaaaaaa-1111-4111-8111-111111111111\",\"imageURL\":"
+                         "\"https://im.example/a\\u00e9\\/ b.jpg\",\"seed\":7,\"cost\":0.25}",
+                         u);
+    /* 2: a bare item, its taskUUID's first character escaped, status last */
+    char *b2 =
+        it_fmt("{\"taskType\":\"imageInference\",\"taskUUID\":\"\\u%04x%s\",\"imageUUID\":"
+               "\"bbbbbbbb-2222-4222-8222-222222222222\",\"imageURL\":\"https://im.example/b.png\","
+               "\"seed\":8,\"cost\":1e-2,"
+               "\"status\":\"success\"}",
+               (unsigned)u[0], u + 1);
+    char *want2 = it_fmt("{\"taskType\":\"imageInference\",\"taskUUID\":\"\\u%04x%s\","
+                         "\"imageUUID\":\"bbbbbbbb-2222-4222-8222-222222222222\",\"imageURL\":"
+                         "\"https://im.example/b.png\",\"seed\":8,"
+                         "\"cost\":1e-2}",
+                         (unsigned)u[0], u + 1);
+    /* 3: an unpaired surrogate escape: json-c reads it (as U+FFFD) and writes the item */
+    char *b3 =
+        it_fmt("{\"data\":[{\"taskUUID\":\"%s\",\"imageUUID\":"
+               "\"cccccccc-3333-4333-8333-333333333333\",\"imageURL\":\"https://im.example/c.png\","
+               "\"note\":\"\\ud800\",\"cost\":0.5}]}",
+               u);
+    /* not JSON, though json-c takes most of them: refused, nothing recorded */
+    static const struct {
+        const char *members, *after; /* after the item's taskUUID and imageUUID; after the body */
+    } bad[] = {
+        {",\"imageURL\":\"https://im.example/\xc0\xaf.jpg\"", ""}, /* an overlong '/' */
+        {",\"x\":\"\xed\xa0\x80\"", ""},                           /* a surrogate in UTF-8 */
+        {",\"cost\":NaN", ""},
+        {",\"seed\":1.", ""},
+        {",\"x\":\"a\tb\"", ""},
+        {",", ""},
+        {"", "/*x*/"},
+        {",\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]", ""}, /* 33 deep */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *b = it_fmt("{\"data\":[{\"taskUUID\":\"%s\",\"imageUUID\":"
+                         "\"dddddddd-4444-4444-8444-444444444444\"%s}]}%s",
+                         u, bad[i].members, bad[i].after),
+             why[64];
+        snprintf(why, sizeof(why), "not JSON, case %zu", i);
+        post_ok(&e, u, b, 400, why);
+        free(b);
+    }
+    /* an empty imageUUID is no image (the store would take it for an error) */
+    char *empty = it_fmt("{\"data\":[{\"taskUUID\":\"%s\",\"imageUUID\":\"\"}]}", u);
+    post_ok(&e, u, empty, 400, "an item with an empty imageUUID");
+    expect_no_record(&e, "raw:list", "after the refused bodies");
+
+    post_ok(&e, u, b1, 200, "image 1, pretty-printed with a status");
+    post_ok(&e, u, b2, 200, "image 2, a bare item with an escaped taskUUID and a status");
+    expect_no_record(&e, "raw:list", "after 2 of 3 images");
+    post_ok(&e, u, b3, 200, "image 3, with an unpaired surrogate escape");
+    const char *lists[] = {"raw:list"};
+    size_t got = it_collect(&e, lists, 1, 1, 5000 * it_slow(), &recs);
+    IT_EXPECT(got == 1, "no record within 5 s after the third image");
+    if (got == 1) {
+        struct it_record *rec = &recs.v[0];
+        char *items = it_fmt("\"data\":[%s,%s,{", want1, want2);
+        json_tokener *strict = json_tokener_new();
+        json_object *o, *note;
+
+        it_check_success(rec, "raw", u, "raw:list", 3, NULL, NULL);
+        IT_EXPECT(strstr(rec->raw, items) != NULL, "the items should be as sent (%s): %s", items,
+                  rec->raw);
+        json_tokener_set_flags(strict, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+        o = json_tokener_parse_ex(strict, rec->raw, (int)strlen(rec->raw));
+        IT_EXPECT(o && json_tokener_get_parse_end(strict) == strlen(rec->raw),
+                  "the record should be strict JSON: %s", rec->raw);
+        note = o ? json_object_array_get_idx(it_jget(o, "data"), 2) : NULL;
+        IT_EXPECT(note && !strcmp(it_jstr(note, "note") ?: "", "\xef\xbf\xbd"),
+                  "image 3's note should be U+FFFD: %s", rec->raw);
+        IT_EXPECT(!strstr(rec->raw, "\"status\":\"success\",\"taskType\"") &&
+                      !strstr(rec->raw, "1e-2,\"status\""),
+                  "no item should keep its status: %s", rec->raw);
+        json_object_put(o);
+        json_tokener_free(strict);
+        free(items);
+    }
+    char *url = it_fmt("%s/metrics", e.admin_url);
+    long code = it_http("GET", url, NULL, 0, &text, 5000);
+    IT_EXPECT(code == 200 && text, "GET /metrics -> %ld, expected 200", code);
+    if (text) {
+        double spend = metric_double(text, "runwared_spend_usd_total");
+        IT_EXPECT(spend > 0.759999 && spend < 0.760001, "spend %f, expected 0.76", spend);
+        IT_EXPECT(metric(text, "runwared_images_total") == 3, "images_total %lld, expected 3",
+                  metric(text, "runwared_images_total"));
+    }
+    it_expect_no_more(&e, lists, 1, 500);
+    it_expect_quiescent(&e);
+    it_expect_log_clean(&e, "callback token", tok);
+    free(text);
+    free(url);
+    char *all[] = {job, b1, want1, b2, want2, b3, empty};
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+        free(all[i]);
+    it_records_free(&recs);
+    it_env_finish(&e);
+}
+
 static const struct rwt_case cases[] = {
     {"metrics", test_metrics},
+    {"record_bytes", test_record_bytes},
     {"direct_posts", test_direct_posts},
     {"bare_items_and_errors", test_bare_items_and_errors},
     {"repeated_images", test_repeated_images},

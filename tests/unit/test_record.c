@@ -78,6 +78,22 @@ static void test_tail_exact(void)
     json_object_put(errs);
 }
 
+/* The allocation-free success tail is rw_record_tail's, for any time, the extremes included. */
+static void test_tail_success_buffer(void)
+{
+    static const int64_t t[] = {0,         1,        9, 10, 42, 1795694911683, -1, -1795694911683,
+                                INT64_MAX, INT64_MIN};
+
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        char buf[RW_RECORD_TAIL_MAX], *want = rw_record_tail(NULL, t[i]);
+        size_t n = rw_record_tail_success(buf, t[i]);
+
+        RWT_CHECK_STR(buf, want);
+        RWT_CHECK(want && n == strlen(want) && n < RW_RECORD_TAIL_MAX);
+        free(want);
+    }
+}
+
 static void test_success_glued(void)
 {
     /* items exactly as Runware sends them, including numbers json-c must not rewrite */
@@ -242,6 +258,7 @@ static void test_payload_large(void)
 static const struct rwt_case cases[] = {
     {"head_exact", test_head_exact},
     {"tail_exact", test_tail_exact},
+    {"tail_success_buffer", test_tail_success_buffer},
     {"success_glued", test_success_glued},
     {"empty_success", test_empty_success},
     {"error_record", test_error_record},
