@@ -136,7 +136,38 @@ fail:
 }
 
 /* The payload's bytes, once json-c has accepted them (so they are valid JSON; the scan still
- * stops at the end of the buffer whatever it holds). */
+ * stops at the end of the buffer whatever it holds). One pass, a byte at a time through a table:
+ * a job is scanned for every submission, so this is kept cheap (about 1 ns a byte). */
+
+enum {
+    RW_C_PLAIN = 0, /* nothing to note */
+    RW_C_QUOTE,     /* '"' */
+    RW_C_ESCAPE,    /* '\\' */
+    RW_C_CONTROL,   /* below 0x20 */
+    RW_C_OPEN,      /* '{' '[' */
+    RW_C_CLOSE,     /* '}' ']' */
+    RW_C_COLON,     /* ':' */
+    RW_C_COMMA,     /* ',' */
+};
+
+static const unsigned char rw_class[256] = {
+    [0x00 ... 0x1f] = RW_C_CONTROL,
+    ['"'] = RW_C_QUOTE,
+    ['\\'] = RW_C_ESCAPE,
+    ['{'] = RW_C_OPEN,
+    ['['] = RW_C_OPEN,
+    ['}'] = RW_C_CLOSE,
+    [']'] = RW_C_CLOSE,
+    [':'] = RW_C_COLON,
+    [','] = RW_C_COMMA,
+};
+
+/* What a scan found: object members (each is the one ':' outside strings) and whether a
+ * string holds a raw control character (json-c takes it, JSON does not). */
+struct rw_scan {
+    size_t members;
+    bool control;
+};
 
 static size_t rw_skip_ws(const char *s, size_t len, size_t i)
 {
@@ -145,72 +176,73 @@ static size_t rw_skip_ws(const char *s, size_t len, size_t i)
     return i;
 }
 
-/* i at a string's opening quote: the index after its closing quote. */
-static size_t rw_skip_string(const char *s, size_t len, size_t i)
+/* Does any byte of w need a look in a string: '"', '\\' or a control character? (Exact for
+ * "any": each test is the classic zero-byte / less-than-byte word test.) */
+static bool rw_word_special(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+
+    return (((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs;
+}
+
+/* i at a string's opening quote: the index after its closing quote. Prompts make up most of a
+ * job, so plain stretches are skipped eight bytes at a time. */
+static size_t rw_skip_string(const char *s, size_t len, size_t i, struct rw_scan *sc)
 {
     for (i++; i < len; i++) {
-        if (s[i] == '\\')
-            i++;
-        else if (s[i] == '"')
+        unsigned char k;
+        uint64_t w;
+
+        while (len - i >= 8) {
+            memcpy(&w, s + i, 8);
+            if (rw_word_special(w))
+                break;
+            i += 8;
+        }
+        if (i >= len)
+            break;
+        k = rw_class[(unsigned char)s[i]];
+        if (k == RW_C_QUOTE)
             return i + 1;
+        if (k == RW_C_ESCAPE)
+            i++;
+        else if (k == RW_C_CONTROL)
+            sc->control = true;
     }
     return len;
 }
 
-/* i at a value's first byte: the index after its last. */
-static size_t rw_skip_value(const char *s, size_t len, size_t i)
+/* i at a value's first byte: the index after its last, counting the members inside it. */
+static size_t rw_skip_value(const char *s, size_t len, size_t i, struct rw_scan *sc)
 {
     size_t depth = 0;
 
-    if (i < len && s[i] == '"')
-        return rw_skip_string(s, len, i);
-    if (i < len && s[i] != '{' && s[i] != '[') {
-        while (i < len && s[i] != ',' && s[i] != '}' && s[i] != ']' && s[i] != ' ' &&
-               s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
-            i++;
-        return i;
-    }
     while (i < len) {
-        char c = s[i];
+        unsigned char k = rw_class[(unsigned char)s[i]];
 
-        if (c == '"') {
-            i = rw_skip_string(s, len, i);
+        if (k == RW_C_QUOTE) {
+            i = rw_skip_string(s, len, i, sc);
+            if (depth == 0)
+                return i;
             continue;
         }
-        if (c == '{' || c == '[') {
+        if (k == RW_C_OPEN) {
             depth++;
-        } else if ((c == '}' || c == ']') && --depth == 0) {
-            return i + 1;
+        } else if (k == RW_C_CLOSE) {
+            if (depth == 0)
+                return i; /* the end of a number or literal */
+            if (--depth == 0)
+                return i + 1;
+        } else if (k == RW_C_COLON) {
+            sc->members++;
+        } else if (depth == 0 && (k == RW_C_COMMA || s[i] == ' ' || s[i] == '\t' || s[i] == '\n' ||
+                                  s[i] == '\r')) {
+            return i; /* the end of a number or literal */
         }
         i++;
     }
     return len;
-}
-
-/* Object members in s[i, end), at any depth: each is the one ':' outside strings. SIZE_MAX when
- * a string holds a raw control character, which json-c accepts but JSON does not. */
-static size_t rw_count_members(const char *s, size_t i, size_t end)
-{
-    size_t n = 0;
-    bool in_string = false;
-
-    for (; i < end; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        if (in_string) {
-            if (c == '\\')
-                i++;
-            else if (c == '"')
-                in_string = false;
-            else if (c < 0x20)
-                return SIZE_MAX;
-        } else if (c == '"') {
-            in_string = true;
-        } else {
-            n += c == ':';
-        }
-    }
-    return n;
 }
 
 /* Object members in the tree, at any depth (json-c keeps one member per distinct key). */
@@ -233,43 +265,45 @@ static size_t rw_tree_members(json_object *v)
 
 /* Finds the task object's bytes (the root, or the envelope's "task") and the envelope's meta
  * value, when the text holds exactly the members json-c's tree has (no key repeated anywhere,
- * which json-c would have resolved to one). Leaves the spans 0 otherwise. */
+ * which json-c would have resolved to one) and no raw control character. Leaves the spans 0
+ * otherwise. */
 static void rw_job_spans(const char *s, size_t len, json_object *root, bool envelope,
                          struct rw_job *job)
 {
-    size_t i = rw_skip_ws(s, len, 0), root_at = i, end;
+    struct rw_scan sc = {0, false};
+    size_t i = rw_skip_ws(s, len, 0), root_at = i;
     size_t task_at = 0, task_len = 0, meta_at = 0, meta_len = 0;
 
     if (i >= len || s[i] != '{')
         return;
-    end = rw_skip_value(s, len, i);
-    if (rw_count_members(s, i, end) != rw_tree_members(root))
-        return;
-    if (!envelope) {
-        job->task_at = root_at;
-        job->task_len = end - root_at;
-        return;
-    }
-    for (i = rw_skip_ws(s, len, i + 1); i < end && s[i] == '"';) {
+    /* the root's members one by one, each value skipped (and counted inside) */
+    for (i = rw_skip_ws(s, len, i + 1); i < len && s[i] == '"';) {
         size_t key = i + 1, keylen, v;
 
-        i = rw_skip_string(s, len, i);
+        i = rw_skip_string(s, len, i, &sc);
         keylen = i - key - 1;
         i = rw_skip_ws(s, len, i);
-        if (i >= end || s[i] != ':')
+        if (i >= len || s[i] != ':')
             return;
+        sc.members++;
         v = rw_skip_ws(s, len, i + 1);
-        i = rw_skip_value(s, len, v);
-        if (keylen == 4 && memcmp(s + key, "task", 4) == 0 && v < len && s[v] == '{') {
+        i = rw_skip_value(s, len, v, &sc);
+        if (envelope && keylen == 4 && memcmp(s + key, "task", 4) == 0 && v < len && s[v] == '{') {
             task_at = v;
             task_len = i - v;
-        } else if (keylen == 4 && memcmp(s + key, "meta", 4) == 0) {
+        } else if (envelope && keylen == 4 && memcmp(s + key, "meta", 4) == 0) {
             meta_at = v;
             meta_len = i - v;
         }
         i = rw_skip_ws(s, len, i);
-        if (i < end && s[i] == ',')
+        if (i < len && s[i] == ',')
             i = rw_skip_ws(s, len, i + 1);
+    }
+    if (i >= len || s[i] != '}' || sc.control || sc.members != rw_tree_members(root))
+        return;
+    if (!envelope) {
+        task_at = root_at;
+        task_len = i + 1 - root_at;
     }
     job->task_at = task_at;
     job->task_len = task_len;
