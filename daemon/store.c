@@ -41,8 +41,8 @@ static struct rwd_script s_take = {
            "return out\n"};
 
 /* The processing list holds up to max_pending jobs, newest at its left; jobs are registered or
- * refused about oldest first, so the scripts look for a job from the right (LPOS RANK -1,
- * LREM -1): a few comparisons instead of a scan of the whole list per job. */
+ * refused about oldest first, so the scripts remove a job from the right (LREM -1): a few
+ * comparisons instead of a scan of the whole list per job. */
 
 /* KEYS: processing, default results, dead. ARGV: raw job, list ('' = default), record, dead.
  * Only a job still in this instance's processing list gets its record (0: it is not). A list
