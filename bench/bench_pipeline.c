@@ -464,7 +464,7 @@ static int inflight_latency(const struct opts *o)
     struct lat l = {0};
     long rss_idle, rss_full;
     long long mem0, mem1;
-    double c0, c1, s0, s1, t0;
+    double c0, c1, s0, s1, t0, f0, f1, fs0, fs1, r0, r1, dummy;
     int n = o->inflight, rc = 1;
 
     if (!(payloads = calloc(n, sizeof(*payloads))))
@@ -485,6 +485,8 @@ static int inflight_latency(const struct opts *o)
     it_sleep_ms(300);
     rss_idle = vm_kb(e.rw.pid, "VmRSS:");
     mem0 = redis_used_memory(&e);
+    f0 = cpu_seconds(e.rw.pid, &fs0);
+    r0 = cpu_seconds(e.redis.pid, &dummy);
     t0 = mono_s();
     for (int at = 0; at < n; at += 1000)
         it_push_many(&e, payloads + at, n - at < 1000 ? n - at : 1000);
@@ -496,11 +498,17 @@ static int inflight_latency(const struct opts *o)
             it_die(&e, "%d tasks not in flight after 300 s", n);
         it_sleep_ms(50);
     }
+    f1 = cpu_seconds(e.rw.pid, &fs1);
+    r1 = cpu_seconds(e.redis.pid, &dummy);
     it_sleep_ms(200);
     rss_full = vm_kb(e.rw.pid, "VmRSS:");
     mem1 = redis_used_memory(&e);
     printf("in flight: %d tasks submitted and acknowledged in %.2f s, awaiting callbacks\n", n,
            mono_s() - t0);
+    /* the way in alone: take, validate, register, POST, acknowledgement (no callbacks) */
+    printf("  runwared CPU/job   %.1f us from intake to acknowledgement (%.0f%% in the kernel); "
+           "redis %.1f us\n",
+           (f1 - f0) * 1e6 / n, f1 > f0 ? (fs1 - fs0) * 100 / (f1 - f0) : 0, (r1 - r0) * 1e6 / n);
     printf("  runwared RSS       %ld kB idle, %ld kB with them in flight, peak %ld kB -> %.0f "
            "bytes per in-flight task\n",
            rss_idle, rss_full, vm_kb(e.rw.pid, "VmHWM:"),

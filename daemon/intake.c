@@ -32,17 +32,18 @@ struct rwd_intake {
     const struct rwd_secret *secret;
     struct event *retry_ev;
     struct event *heartbeat_ev;
-    bool recovered; /* leftovers (of a previous run, or of a lost connection) taken up again */
-    bool taking;    /* a recover, take or wait is outstanding */
+    json_tokener *tok; /* parses every job, one after the other */
+    bool recovered;    /* leftovers (of a previous run, or of a lost connection) taken up again */
+    bool taking;       /* a recover, take or wait is outstanding */
     bool stopped;
     bool at_bound; /* max_inflight tasks registered and not completed: waiting for results */
     size_t busy;   /* jobs being registered or refused */
 };
 
-/* A job between its parse and Redis's answer. */
+/* A job between its parse and Redis's answer; its bytes follow it in the same allocation. */
 struct job_ctx {
     struct rwd_intake *in;
-    char *raw;
+    char *raw; /* NUL-terminated */
     size_t rawlen;
     char uuid[RW_UUID_LEN + 1];
     char *list;
@@ -59,7 +60,6 @@ static void job_ctx_free(struct job_ctx *c)
 {
     if (!c)
         return;
-    free(c->raw);
     free(c->list);
     json_object_put(c->meta);
     free(c->body);
@@ -169,37 +169,40 @@ static void on_registered(redisReply *reply, void *arg)
     }
 }
 
-/* Builds what the submission needs: the webhook URL with its token, the task's final JSON and
- * the record head. Returns -1 on ENOMEM. */
+/* Builds what the submission needs: the webhook URL with its token, the task's final JSON (the
+ * job's own bytes where they can be kept) and the record head. Returns -1 on ENOMEM. */
 static int prepare(struct job_ctx *c, struct rw_job *job, char **head)
 {
     const struct rw_config *cfg = c->in->cfg;
     char token[RW_TOKEN_LEN + 1], url[2048];
-    const char *json;
+    int rc = -1;
 
     if (rw_token_make(c->in->secret->key, c->in->secret->len, c->uuid, token) < 0 ||
         rw_webhook_url(cfg->public_url, c->uuid, token, url, sizeof(url)) < 0 ||
-        rw_job_set_delivery(job, url) < 0)
-        return -1;
-    json = json_object_to_json_string_ext(job->task,
-                                          JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-    if (!json || !(c->body = strdup(json)))
-        return -1;
-    c->bodylen = strlen(c->body);
+        !(c->body = rw_job_body(job, c->raw, c->rawlen, url, &c->bodylen)))
+        goto out;
+    if (job->meta_len)
+        *head = rw_record_head_raw(c->uuid, c->raw + job->meta_at, job->meta_len, c->taken_ms);
+    else
+        *head = rw_record_head(c->uuid, c->meta, c->taken_ms);
+    rc = *head ? 0 : -1;
+out:
     explicit_bzero(token, sizeof(token));
-    return (*head = rw_record_head(c->uuid, c->meta, c->taken_ms)) ? 0 : -1;
+    explicit_bzero(url, sizeof(url));
+    return rc;
 }
 
 static void handle_job(struct rwd_intake *in, const char *raw, size_t len)
 {
     struct rw_job job = {0};
     json_object *errors = NULL;
-    struct job_ctx *c = calloc(1, sizeof(*c));
+    struct job_ctx *c = len < SIZE_MAX - sizeof(*c) ? calloc(1, sizeof(*c) + len + 1) : NULL;
     char *head = NULL;
     int rc;
 
-    if (!c || !(c->raw = malloc(len + 1)))
+    if (!c)
         goto nomem;
+    c->raw = (char *)(c + 1);
     memcpy(c->raw, raw, len);
     c->raw[len] = '\0';
     c->rawlen = len;
@@ -221,7 +224,7 @@ static void handle_job(struct rwd_intake *in, const char *raw, size_t len)
         json_object_put(errors);
         return;
     }
-    rc = rw_job_parse(raw, len, in->schema, &job, &errors);
+    rc = rw_job_parse_with(in->tok, c->raw, len, in->schema, &job, &errors);
     if (rc == -2) {
         in->busy--;
         goto nomem;
@@ -500,7 +503,7 @@ struct rwd_intake *rwd_intake_new(const struct rw_config *cfg, struct rwd_store 
     in->sub = sub;
     in->schema = schema;
     in->secret = secret;
-    if (!(in->retry_ev = evtimer_new(base, on_retry, in)) ||
+    if (!(in->tok = rw_job_tokener_new()) || !(in->retry_ev = evtimer_new(base, on_retry, in)) ||
         !(in->heartbeat_ev = event_new(base, -1, EV_PERSIST, on_heartbeat_tick, in)) ||
         event_add(in->heartbeat_ev, &beat) != 0) {
         rwd_intake_free(in);
@@ -517,5 +520,7 @@ void rwd_intake_free(struct rwd_intake *in)
         event_free(in->retry_ev);
     if (in->heartbeat_ev)
         event_free(in->heartbeat_ev);
+    if (in->tok)
+        json_tokener_free(in->tok);
     free(in);
 }

@@ -12,16 +12,20 @@
 #include "redis.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <event2/dns.h>
 #include <hiredis/async.h>
+#include <hiredis/sds.h>
 #include <openssl/sha.h>
 
 #include "log.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
+#define OBUF_KEEP      (256 * 1024) /* output buffer room kept between loop turns */
 
 struct rwd_redis {
     struct event_base *base;
@@ -43,17 +47,20 @@ struct rwd_redis {
     void *arg;
 };
 
-/* One outstanding command: the caller's callback, plus for EVALSHA a copy of the arguments so
- * that a NOSCRIPT answer can be retried as EVAL. */
+/* One outstanding command: the caller's callback, plus for a script call the RESP of its
+ * arguments (numkeys onwards, in this allocation, after room for the EVALSHA header), so that a
+ * NOSCRIPT answer can be retried as EVAL. */
 struct pending {
     struct rwd_redis *r;
     rwd_redis_cb *cb;
     void *arg;
-    const struct rwd_script *script; /* NULL for plain commands */
-    int argc;
-    const char **argv; /* EVALSHA sha nkeys keys... args... (in this allocation) */
-    size_t *lens;
+    const struct rwd_script *script; /* NULL for plain commands and after the EVAL retry */
+    size_t argc;                     /* the script call's, EVALSHA included */
+    char *rest;                      /* RESP of numkeys, keys, args */
+    size_t restlen;
 };
+
+#define EVAL_HEAD_MAX 96 /* "*<argc>\r\n$7\r\nEVALSHA\r\n$40\r\n<sha>\r\n" */
 
 static void connect_now(struct rwd_redis *r);
 
@@ -67,13 +74,49 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
         redisAsyncHandleRead(r->ac); /* may free the context (r->ac is then NULL) */
 }
 
-/* Writes what the commands of this loop turn queued, or what the socket refused before. */
+static void hook_del_write(void *arg);
+
+/* Writes what the commands of this loop turn queued, or what the socket refused before.
+ *
+ * Once connected, the write is done here rather than by redisAsyncHandleWrite, which frees the
+ * output buffer after each complete write: the next turn's commands then grew a new one, a
+ * malloc and reallocs per turn, and freeing a buffer of 64 KiB or more makes glibc consolidate
+ * its free lists. Here the buffer keeps its room (up to OBUF_KEEP). Errors other than a full
+ * socket are left to hiredis, which meets them again and disconnects. */
 static void on_flush(evutil_socket_t fd, short what, void *arg)
 {
     struct rwd_redis *r = arg;
+    redisContext *c;
+    ssize_t n;
 
     if (!r->ac)
         return;
+    c = &r->ac->c;
+    if ((c->flags & REDIS_CONNECTED) && !c->err && sdslen(c->obuf) > 0) {
+        n = write(c->fd, c->obuf, sdslen(c->obuf));
+        if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))) {
+            if (n > 0 && (size_t)n == sdslen(c->obuf) && sdsalloc(c->obuf) <= OBUF_KEEP) {
+                sdsclear(c->obuf);
+            } else if (n > 0 && (size_t)n == sdslen(c->obuf)) {
+                sds empty = sdsempty();
+
+                if (empty) {
+                    sdsfree(c->obuf);
+                    c->obuf = empty;
+                } else {
+                    sdsclear(c->obuf);
+                }
+            } else if (n > 0) {
+                sdsrange(c->obuf, (int)n, -1);
+            }
+            if (sdslen(c->obuf) == 0) {
+                hook_del_write(r);
+            } else if (!event_pending(r->wev, EV_WRITE, NULL)) {
+                event_add(r->wev, NULL); /* the rest when the socket takes it */
+            }
+            return;
+        }
+    }
     r->flushing = true;
     redisAsyncHandleWrite(r->ac); /* may free the context; r stays */
     r->flushing = false;
@@ -298,6 +341,44 @@ static int send_argv(redisAsyncContext *ac, struct pending *p, int argc, const c
     return rc;
 }
 
+/* Writes one RESP bulk string at o; returns the end. */
+static char *put_bulk(char *o, const char *arg, size_t n)
+{
+    *o++ = '$';
+    o += put_uint(o, n);
+    *o++ = '\r';
+    *o++ = '\n';
+    memcpy(o, arg, n);
+    o += n;
+    *o++ = '\r';
+    *o++ = '\n';
+    return o;
+}
+
+/* Sends the script call as EVAL with its source (Redis did not know the sha). */
+static int send_eval(redisAsyncContext *ac, struct pending *p)
+{
+    size_t srclen = strlen(p->script->src);
+    size_t len =
+        1 + uint_len(p->argc) + 2 + 10 + 1 + uint_len(srclen) + 2 + srclen + 2 + p->restlen;
+    char *buf = malloc(len), *o = buf;
+    int rc;
+
+    if (!buf)
+        return REDIS_ERR;
+    *o++ = '*';
+    o += put_uint(o, p->argc);
+    *o++ = '\r';
+    *o++ = '\n';
+    o = put_bulk(o, "EVAL", 4);
+    o = put_bulk(o, p->script->src, srclen);
+    memcpy(o, p->rest, p->restlen);
+    o += p->restlen;
+    rc = redisAsyncFormattedCommand(ac, on_reply, p, buf, (size_t)(o - buf));
+    free(buf);
+    return rc;
+}
+
 static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
     struct pending *p = privdata;
@@ -306,12 +387,10 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
     if (rep && rep->type == REDIS_REPLY_ERROR && p->script &&
         strncmp(rep->str, "NOSCRIPT", 8) == 0 && !p->r->closing) {
         /* Redis lost the script (restart, SCRIPT FLUSH): send the source once. */
-        p->argv[0] = "EVAL";
-        p->lens[0] = 4;
-        p->argv[1] = p->script->src;
-        p->lens[1] = strlen(p->script->src);
+        int rc = send_eval(ac, p);
+
         p->script = NULL;
-        if (send_argv(ac, p, p->argc, p->argv, p->lens) == REDIS_OK)
+        if (rc == REDIS_OK)
             return;
         rep = NULL;
     }
@@ -342,46 +421,40 @@ int rwd_redis_eval(struct rwd_redis *r, const struct rwd_script *s, rwd_redis_cb
                    int nkeys, int argc, const char **argv, const size_t *lens)
 {
     struct pending *p;
-    char nk[16], *copy;
-    int n = argc + 3;
-    size_t bytes = 0;
+    char nk[16], *head, *o;
+    size_t nklen = put_uint(nk, (size_t)nkeys), restlen = 1 + uint_len(nklen) + 2 + nklen + 2,
+           total = (size_t)argc + 3, headlen;
 
-    if (!r->ready)
+    if (!r->ready || nkeys < 0 || argc < 0)
         return -1;
-    snprintf(nk, sizeof(nk), "%d", nkeys);
-    for (int i = 0; i < argc; i++)
-        bytes += lens ? lens[i] : strlen(argv[i]);
-    bytes += strlen(nk);
-    /* One allocation: the pending record, argv, lens, then a copy of every argument, kept so a
-     * NOSCRIPT answer can be retried as EVAL after the caller's buffers are gone. */
-    p = calloc(1, sizeof(*p) + n * (sizeof(char *) + sizeof(size_t)) + bytes);
-    if (!p)
+    for (int i = 0; i < argc; i++) {
+        size_t n = lens ? lens[i] : strlen(argv[i]);
+
+        restlen += 1 + uint_len(n) + 2 + n + 2;
+    }
+    /* One allocation: the pending record, room for the EVALSHA header, then the arguments in
+     * RESP, formatted once: sent from here, and kept for an EVAL retry. */
+    if (!(p = malloc(sizeof(*p) + EVAL_HEAD_MAX + restlen)))
         return -1;
     p->r = r;
     p->cb = cb;
     p->arg = arg;
     p->script = s;
-    p->argc = n;
-    p->argv = (const char **)(p + 1);
-    p->lens = (size_t *)(p->argv + n);
-    copy = (char *)(p->lens + n);
-    p->argv[0] = "EVALSHA";
-    p->lens[0] = 7;
-    p->argv[1] = s->sha;
-    p->lens[1] = 40;
-    p->lens[2] = strlen(nk);
-    memcpy(copy, nk, p->lens[2]);
-    p->argv[2] = copy;
-    copy += p->lens[2];
-    for (int i = 0; i < argc; i++) {
-        size_t len = lens ? lens[i] : strlen(argv[i]);
-
-        memcpy(copy, argv[i], len);
-        p->argv[i + 3] = copy;
-        p->lens[i + 3] = len;
-        copy += len;
-    }
-    if (send_argv(r->ac, p, n, p->argv, p->lens) != REDIS_OK) {
+    p->argc = total;
+    p->rest = (char *)(p + 1) + EVAL_HEAD_MAX;
+    p->restlen = restlen;
+    o = put_bulk(p->rest, nk, nklen);
+    for (int i = 0; i < argc; i++)
+        o = put_bulk(o, argv[i], lens ? lens[i] : strlen(argv[i]));
+    headlen = 1 + uint_len(total) + 2 + 13 + 47; /* "*n", "$7 EVALSHA", "$40 sha" */
+    head = o = p->rest - headlen;
+    *o++ = '*';
+    o += put_uint(o, total);
+    *o++ = '\r';
+    *o++ = '\n';
+    o = put_bulk(o, "EVALSHA", 7);
+    put_bulk(o, s->sha, 40);
+    if (redisAsyncFormattedCommand(r->ac, on_reply, p, head, headlen + restlen) != REDIS_OK) {
         free(p);
         return -1;
     }

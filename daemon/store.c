@@ -41,8 +41,8 @@ static struct rwd_script s_take = {
            "return out\n"};
 
 /* The processing list holds up to max_pending jobs, newest at its left; jobs are registered or
- * refused about oldest first, so the scripts look for a job from the right (LPOS RANK -1,
- * LREM -1): a few comparisons instead of a scan of the whole list per job. */
+ * refused about oldest first, so the scripts remove a job from the right (LREM -1): a few
+ * comparisons instead of a scan of the whole list per job. */
 
 /* KEYS: processing, default results, dead. ARGV: raw job, list ('' = default), record, dead.
  * Only a job still in this instance's processing list gets its record (0: it is not). A list
@@ -62,34 +62,35 @@ static struct rwd_script s_reject = {
  * ARGV: uuid, list, n, head, takenAt, owner, raw job, task body.
  * The job leaves the processing list for the submitting set in the same step: from here on the
  * task (with the taskUUID it was given) is what a restart resubmits, never the job again. A job
- * no longer in the processing list (queued again meanwhile) is not registered (-3). */
+ * no longer in the processing list (queued again meanwhile) is not registered (-3); the checks
+ * that only read come first, so that the job's LREM is also the test that it is still there. */
 static struct rwd_script s_register = {
     .name = "register",
-    .src = "if not redis.call('LPOS', KEYS[3], ARGV[7], 'RANK', -1) then return -3 end\n"
-           "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
+    .src = "if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
            "local t = redis.call('TYPE', ARGV[2])['ok']\n"
            "if t ~= 'none' and t ~= 'list' then return -2 end\n"
+           "if redis.call('LREM', KEYS[3], -1, ARGV[7]) == 0 then return -3 end\n"
            "redis.call('HSET', KEYS[1], 'state', 'queued', 'list', ARGV[2], 'n', ARGV[3],\n"
            "           'head', ARGV[4], 'takenAt', ARGV[5], 'owner', ARGV[6], 'body', ARGV[8])\n"
            "redis.call('ZADD', KEYS[2], ARGV[5], ARGV[1])\n"
            "redis.call('SADD', KEYS[4], ARGV[1])\n"
-           "redis.call('LREM', KEYS[3], -1, ARGV[7])\n"
            "return 1\n"};
 
 /* KEYS: submitting, pending, then the tasks. ARGV: now, first poll, then uuid, attempts for each
  * task. Runware acknowledged the tasks (of one POST, usually): each leaves the submitting set,
  * and one still queued becomes submitted; without a result by its first poll time, reconcile
- * asks Runware for it. Repeating it changes nothing. */
+ * asks Runware for it. A task holds its body exactly while it is queued (register sets both,
+ * this script and complete drop the body as the state moves on), so deleting the body is the
+ * test. Repeating it changes nothing. */
 static struct rwd_script s_acked = {
     .name = "acked",
     .src = "local ids, due = {}, {}\n"
            "for i = 3, #KEYS do\n"
            "  local id = ARGV[2 * i - 3]\n"
            "  ids[#ids + 1] = id\n"
-           "  if redis.call('HGET', KEYS[i], 'state') == 'queued' then\n"
+           "  if redis.call('HDEL', KEYS[i], 'body') == 1 then\n"
            "    redis.call('HSET', KEYS[i], 'state', 'submitted', 'submittedAt', ARGV[1],\n"
            "               'attempts', ARGV[2 * i - 2])\n"
-           "    redis.call('HDEL', KEYS[i], 'body')\n"
            "    due[#due + 1] = ARGV[2]; due[#due + 1] = id\n"
            "  end\n"
            "end\n"
@@ -117,12 +118,13 @@ static struct rwd_script s_unsubmitted = {
  * {2, takenAt} instead of 2).
  * The record is head ++ items joined by ',' ++ tail (see rw_record.h); the task then becomes a
  * tombstone (state done) that absorbs late and repeated callbacks until it expires. A task of
- * one image completes with its first image, without the seen and items keys. */
+ * one image completes with its first image, without the seen and items keys; for more, the
+ * items list holds one item per distinct image, so RPUSH's answer is the count. The task leaves
+ * this instance's submitting set when it ends (acked takes it out otherwise). */
 static struct rwd_script s_complete = {
     .name = "complete",
-    .src = "redis.call('SREM', KEYS[5], ARGV[1])\n"
-           "local f = redis.call('HMGET', KEYS[1], 'state', 'n', 'head', 'list', 'takenAt')\n"
-           "if not f[1] then return -1 end\n"
+    .src = "local f = redis.call('HMGET', KEYS[1], 'state', 'n', 'head', 'list', 'takenAt')\n"
+           "if not f[1] then redis.call('SREM', KEYS[5], ARGV[1]) return -1 end\n"
            "if f[1] == 'done' then return 0 end\n"
            "local items, kept = nil, true\n"
            "if ARGV[2] ~= '' then\n"
@@ -130,8 +132,7 @@ static struct rwd_script s_complete = {
            "    items, kept = {ARGV[3]}, false\n"
            "  else\n"
            "    if redis.call('HSETNX', KEYS[2], ARGV[2], '1') == 0 then return 0 end\n"
-           "    redis.call('RPUSH', KEYS[3], ARGV[3])\n"
-           "    if redis.call('HLEN', KEYS[2]) < tonumber(f[2]) then return 1 end\n"
+           "    if redis.call('RPUSH', KEYS[3], ARGV[3]) < tonumber(f[2]) then return 1 end\n"
            "  end\n"
            "end\n"
            "local taken = tonumber(f[5]) or 0\n"
@@ -143,6 +144,7 @@ static struct rwd_script s_complete = {
            "redis.call('HDEL', KEYS[1], 'head', 'list', 'n', 'body')\n"
            "redis.call('HSET', KEYS[1], 'state', 'done')\n"
            "redis.call('ZREM', KEYS[4], ARGV[1])\n"
+           "redis.call('SREM', KEYS[5], ARGV[1])\n"
            "if tonumber(ARGV[5]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[5])\n"
            "else redis.call('DEL', KEYS[1]) end\n"
            "if ARGV[6] == '1' then return {2, taken} end\n"

@@ -596,12 +596,16 @@ static json_object *errors_for(const struct rw_response *r, const char *uuid, bo
     return out;
 }
 
-static bool item_for(const struct rw_response *r, const char *uuid)
+/* Does the answer hold an item of this task? Runware answers a batch's tasks in the order they
+ * were sent, so items[hint] is looked at first: a batch is matched in one pass, not n^2. */
+static bool item_for(const struct rw_response *r, const char *uuid, size_t hint)
 {
-    for (size_t i = 0; i < r->nitems; i++) {
-        const char *u = rw_item_task_uuid(r->items[i]);
+    const char *u;
 
-        if (u && strcmp(u, uuid) == 0)
+    if (hint < r->nitems && (u = rw_item_task_uuid(r->items[hint])) && strcmp(u, uuid) == 0)
+        return true;
+    for (size_t i = 0; i < r->nitems; i++) {
+        if (i != hint && (u = rw_item_task_uuid(r->items[i])) && strcmp(u, uuid) == 0)
             return true;
     }
     return false;
@@ -612,7 +616,7 @@ static int known_in(const struct rw_response *r, const char *uuid)
 {
     int said = 0;
 
-    if (item_for(r, uuid))
+    if (item_for(r, uuid, SIZE_MAX))
         return 1;
     for (size_t i = 0; i < r->nerrors; i++) {
         const char *u = rw_item_task_uuid(r->errors[i]);
@@ -732,7 +736,7 @@ static void on_submitted(struct batch *b, const struct rwd_http_result *res)
         if (mine) {
             finish(t, mine);
             json_object_put(mine);
-        } else if (item_for(&r, t->uuid)) {
+        } else if (item_for(&r, t->uuid, i)) {
             acked(t);
         } else if (unscoped) {
             finish(t, unscoped);

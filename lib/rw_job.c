@@ -53,10 +53,19 @@ static int rw_set_string(json_object *obj, const char *key, const char *value)
 
 /* Parses exactly len bytes into *root and sets *ok, or adds an invalidJSON error and leaves *ok
  * false. *root is NULL for a JSON null. Returns -1 on ENOMEM. */
-static int rw_job_tokenize(const char *buf, size_t len, json_object *errs, json_object **root,
-                           bool *ok)
+json_tokener *rw_job_tokener_new(void)
 {
-    json_tokener *tok = NULL;
+    json_tokener *tok = json_tokener_new_ex(RW_JOB_MAX_DEPTH);
+
+    if (tok != NULL)
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    return tok;
+}
+
+static int rw_job_tokenize(json_tokener *given, const char *buf, size_t len, json_object *errs,
+                           json_object **root, bool *ok)
+{
+    json_tokener *tok = given;
     json_object *obj = NULL;
     enum json_tokener_error je;
     size_t end;
@@ -69,9 +78,9 @@ static int rw_job_tokenize(const char *buf, size_t len, json_object *errs, json_
             rc = 0;
         goto fail;
     }
-    if ((tok = json_tokener_new_ex(RW_JOB_MAX_DEPTH)) == NULL)
+    if (tok == NULL && (tok = rw_job_tokener_new()) == NULL)
         goto fail;
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    json_tokener_reset(tok);
     obj = json_tokener_parse_ex(tok, buf, (int)len);
     je = json_tokener_get_error(tok);
     end = json_tokener_get_parse_end(tok);
@@ -114,15 +123,192 @@ static int rw_job_tokenize(const char *buf, size_t len, json_object *errs, json_
             goto fail;
         }
     }
-    json_tokener_free(tok);
+    if (tok != given)
+        json_tokener_free(tok);
     *root = obj;
     *ok = true;
     return 0;
 fail:
     json_object_put(obj);
-    if (tok != NULL)
+    if (tok != NULL && tok != given)
         json_tokener_free(tok);
     return rc;
+}
+
+/* The payload's bytes, once json-c has accepted them (so they are valid JSON; the scan still
+ * stops at the end of the buffer whatever it holds). One pass, a byte at a time through a table:
+ * a job is scanned for every submission, so this is kept cheap (about 1 ns a byte). */
+
+enum {
+    RW_C_PLAIN = 0, /* nothing to note */
+    RW_C_QUOTE,     /* '"' */
+    RW_C_ESCAPE,    /* '\\' */
+    RW_C_CONTROL,   /* below 0x20 */
+    RW_C_OPEN,      /* '{' '[' */
+    RW_C_CLOSE,     /* '}' ']' */
+    RW_C_COLON,     /* ':' */
+    RW_C_COMMA,     /* ',' */
+};
+
+static const unsigned char rw_class[256] = {
+    [0x00 ... 0x1f] = RW_C_CONTROL,
+    ['"'] = RW_C_QUOTE,
+    ['\\'] = RW_C_ESCAPE,
+    ['{'] = RW_C_OPEN,
+    ['['] = RW_C_OPEN,
+    ['}'] = RW_C_CLOSE,
+    [']'] = RW_C_CLOSE,
+    [':'] = RW_C_COLON,
+    [','] = RW_C_COMMA,
+};
+
+/* What a scan found: object members (each is the one ':' outside strings) and whether a
+ * string holds a raw control character (json-c takes it, JSON does not). */
+struct rw_scan {
+    size_t members;
+    bool control;
+};
+
+static size_t rw_skip_ws(const char *s, size_t len, size_t i)
+{
+    while (i < len && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* Does any byte of w need a look in a string: '"', '\\' or a control character? (Exact for
+ * "any": each test is the classic zero-byte / less-than-byte word test.) */
+static bool rw_word_special(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+
+    return (((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs;
+}
+
+/* i at a string's opening quote: the index after its closing quote. Prompts make up most of a
+ * job, so plain stretches are skipped eight bytes at a time. */
+static size_t rw_skip_string(const char *s, size_t len, size_t i, struct rw_scan *sc)
+{
+    for (i++; i < len; i++) {
+        unsigned char k;
+        uint64_t w;
+
+        while (len - i >= 8) {
+            memcpy(&w, s + i, 8);
+            if (rw_word_special(w))
+                break;
+            i += 8;
+        }
+        if (i >= len)
+            break;
+        k = rw_class[(unsigned char)s[i]];
+        if (k == RW_C_QUOTE)
+            return i + 1;
+        if (k == RW_C_ESCAPE)
+            i++;
+        else if (k == RW_C_CONTROL)
+            sc->control = true;
+    }
+    return len;
+}
+
+/* i at a value's first byte: the index after its last, counting the members inside it. */
+static size_t rw_skip_value(const char *s, size_t len, size_t i, struct rw_scan *sc)
+{
+    size_t depth = 0;
+
+    while (i < len) {
+        unsigned char k = rw_class[(unsigned char)s[i]];
+
+        if (k == RW_C_QUOTE) {
+            i = rw_skip_string(s, len, i, sc);
+            if (depth == 0)
+                return i;
+            continue;
+        }
+        if (k == RW_C_OPEN) {
+            depth++;
+        } else if (k == RW_C_CLOSE) {
+            if (depth == 0)
+                return i; /* the end of a number or literal */
+            if (--depth == 0)
+                return i + 1;
+        } else if (k == RW_C_COLON) {
+            sc->members++;
+        } else if (depth == 0 && (k == RW_C_COMMA || s[i] == ' ' || s[i] == '\t' || s[i] == '\n' ||
+                                  s[i] == '\r')) {
+            return i; /* the end of a number or literal */
+        }
+        i++;
+    }
+    return len;
+}
+
+/* Object members in the tree, at any depth (json-c keeps one member per distinct key). */
+static size_t rw_tree_members(json_object *v)
+{
+    size_t n = 0;
+
+    if (json_object_is_type(v, json_type_object)) {
+        json_object_object_foreach(v, key, val)
+        {
+            (void)key;
+            n += 1 + rw_tree_members(val);
+        }
+    } else if (json_object_is_type(v, json_type_array)) {
+        for (size_t i = 0, k = json_object_array_length(v); i < k; i++)
+            n += rw_tree_members(json_object_array_get_idx(v, i));
+    }
+    return n;
+}
+
+/* Finds the task object's bytes (the root, or the envelope's "task") and the envelope's meta
+ * value, when the text holds exactly the members json-c's tree has (no key repeated anywhere,
+ * which json-c would have resolved to one) and no raw control character. Leaves the spans 0
+ * otherwise. */
+static void rw_job_spans(const char *s, size_t len, json_object *root, bool envelope,
+                         struct rw_job *job)
+{
+    struct rw_scan sc = {0, false};
+    size_t i = rw_skip_ws(s, len, 0), root_at = i;
+    size_t task_at = 0, task_len = 0, meta_at = 0, meta_len = 0;
+
+    if (i >= len || s[i] != '{')
+        return;
+    /* the root's members one by one, each value skipped (and counted inside) */
+    for (i = rw_skip_ws(s, len, i + 1); i < len && s[i] == '"';) {
+        size_t key = i + 1, keylen, v;
+
+        i = rw_skip_string(s, len, i, &sc);
+        keylen = i - key - 1;
+        i = rw_skip_ws(s, len, i);
+        if (i >= len || s[i] != ':')
+            return;
+        sc.members++;
+        v = rw_skip_ws(s, len, i + 1);
+        i = rw_skip_value(s, len, v, &sc);
+        if (envelope && keylen == 4 && memcmp(s + key, "task", 4) == 0 && v < len && s[v] == '{') {
+            task_at = v;
+            task_len = i - v;
+        } else if (envelope && keylen == 4 && memcmp(s + key, "meta", 4) == 0) {
+            meta_at = v;
+            meta_len = i - v;
+        }
+        i = rw_skip_ws(s, len, i);
+        if (i < len && s[i] == ',')
+            i = rw_skip_ws(s, len, i + 1);
+    }
+    if (i >= len || s[i] != '}' || sc.control || sc.members != rw_tree_members(root))
+        return;
+    if (!envelope) {
+        task_at = root_at;
+        task_len = i + 1 - root_at;
+    }
+    job->task_at = task_at;
+    job->task_len = task_len;
+    job->meta_at = meta_at;
+    job->meta_len = meta_len;
 }
 
 /* NULL when v is a usable resultList, else why not. */
@@ -243,23 +429,36 @@ static int rw_job_check_task(json_object *task, json_object *errs, const char **
     return 0;
 }
 
-/* Fills taskType, model and taskUUID when absent. Returns -1 on ENOMEM. */
+/* Fills taskType, model and taskUUID when absent (noting which in job->filled). Returns -1 on
+ * ENOMEM. */
 static int rw_job_defaults(struct rw_job *job)
 {
-    if (!json_object_object_get_ex(job->task, "taskType", NULL) &&
-        rw_set_string(job->task, "taskType", RW_TASK_TYPE) != 0)
-        return -1;
-    if (!json_object_object_get_ex(job->task, "model", NULL) &&
-        rw_set_string(job->task, "model", RW_MODEL_AIR) != 0)
-        return -1;
-    if (!json_object_object_get_ex(job->task, "taskUUID", NULL) &&
-        rw_set_string(job->task, "taskUUID", job->task_uuid) != 0)
-        return -1;
+    if (!json_object_object_get_ex(job->task, "taskType", NULL)) {
+        if (rw_set_string(job->task, "taskType", RW_TASK_TYPE) != 0)
+            return -1;
+        job->filled |= RW_JOB_FILLED_TYPE;
+    }
+    if (!json_object_object_get_ex(job->task, "model", NULL)) {
+        if (rw_set_string(job->task, "model", RW_MODEL_AIR) != 0)
+            return -1;
+        job->filled |= RW_JOB_FILLED_MODEL;
+    }
+    if (!json_object_object_get_ex(job->task, "taskUUID", NULL)) {
+        if (rw_set_string(job->task, "taskUUID", job->task_uuid) != 0)
+            return -1;
+        job->filled |= RW_JOB_FILLED_UUID;
+    }
     return 0;
 }
 
 int rw_job_parse(const char *buf, size_t len, const struct rw_schema *schema, struct rw_job *job,
                  json_object **errors)
+{
+    return rw_job_parse_with(NULL, buf, len, schema, job, errors);
+}
+
+int rw_job_parse_with(json_tokener *tok, const char *buf, size_t len,
+                      const struct rw_schema *schema, struct rw_job *job, json_object **errors)
 {
     json_object *errs = NULL, *root = NULL, *task = NULL;
     const char *uuid = NULL;
@@ -270,7 +469,7 @@ int rw_job_parse(const char *buf, size_t len, const struct rw_schema *schema, st
     *errors = NULL;
     if ((errs = json_object_new_array()) == NULL)
         goto fail;
-    if (rw_job_tokenize(buf, len, errs, &root, &parsed) != 0)
+    if (rw_job_tokenize(tok, buf, len, errs, &root, &parsed) != 0)
         goto fail;
     if (parsed && !json_object_is_type(root, json_type_object)) {
         if (rw_errors_add(errs, RW_E_INVALID_JOB, NULL, "a job must be a JSON object, got %s",
@@ -291,6 +490,7 @@ int rw_job_parse(const char *buf, size_t len, const struct rw_schema *schema, st
         goto fail;
     refused = json_object_array_length(errs) > 0;
     if (!refused && task != NULL) {
+        rw_job_spans(buf, len, root, task != root, job);
         if (rw_job_defaults(job) != 0)
             goto fail;
         if (schema != NULL) {
@@ -303,6 +503,7 @@ int rw_job_parse(const char *buf, size_t len, const struct rw_schema *schema, st
     }
     json_object_put(root);
     if (refused) {
+        job->task_len = job->meta_len = 0;
         *errors = errs;
         return -1;
     }
@@ -323,6 +524,103 @@ int rw_job_set_delivery(struct rw_job *job, const char *webhook_url)
         rw_set_string(job->task, "webhookURL", webhook_url) != 0)
         return -1;
     return 0;
+}
+
+/* Appends s as a JSON string at o; returns the end. o has room for 2 + 6 * strlen(s) bytes. */
+static char *rw_put_json_string(char *o, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    *o++ = '"';
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '"' || c == '\\') {
+            *o++ = '\\';
+            *o++ = (char)c;
+        } else if (c < 0x20) {
+            memcpy(o, "\\u00", 4);
+            o[4] = hex[c >> 4];
+            o[5] = hex[c & 0xf];
+            o += 6;
+        } else {
+            *o++ = (char)c;
+        }
+    }
+    *o++ = '"';
+    return o;
+}
+
+static char *rw_put(char *o, const char *s, size_t n)
+{
+    memcpy(o, s, n);
+    return o + n;
+}
+
+#define RW_PUT_LIT(o, lit) rw_put((o), (lit), sizeof(lit) - 1)
+
+/* The body serialised from the tree. */
+static char *rw_job_body_tree(struct rw_job *job, const char *webhook_url, size_t *outlen)
+{
+    const char *json;
+    size_t n;
+    char *out;
+
+    if (rw_job_set_delivery(job, webhook_url) != 0)
+        return NULL;
+    json = json_object_to_json_string_length(
+        job->task, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &n);
+    if (json == NULL || (out = malloc(n + 1)) == NULL)
+        return NULL;
+    memcpy(out, json, n + 1);
+    *outlen = n;
+    return out;
+}
+
+char *rw_job_body(struct rw_job *job, const char *buf, size_t len, const char *webhook_url,
+                  size_t *outlen)
+{
+    size_t at = job->task_at, end = job->task_at + job->task_len, urllen, cap;
+    char *out, *o;
+
+    if (job->task == NULL || webhook_url == NULL)
+        return NULL;
+    /* the members between the braces, which hold positivePrompt at least */
+    if (job->task_len < 2 || end > len || buf[at] != '{' || buf[end - 1] != '}')
+        return rw_job_body_tree(job, webhook_url, outlen);
+    at = rw_skip_ws(buf, end - 1, at + 1);
+    while (end - 1 > at && (buf[end - 2] == ' ' || buf[end - 2] == '\t' || buf[end - 2] == '\n' ||
+                            buf[end - 2] == '\r'))
+        end--;
+    if (at >= end - 1)
+        return rw_job_body_tree(job, webhook_url, outlen);
+    urllen = strlen(webhook_url);
+    if (urllen > (SIZE_MAX - 256 - (end - at)) / 6)
+        return NULL;
+    cap = 256 + 6 * urllen + (end - at);
+    if ((out = malloc(cap)) == NULL)
+        return NULL;
+    o = RW_PUT_LIT(out, "{");
+    if (job->filled & RW_JOB_FILLED_TYPE)
+        o = RW_PUT_LIT(o, "\"taskType\":\"" RW_TASK_TYPE "\",");
+    if (job->filled & RW_JOB_FILLED_MODEL)
+        o = RW_PUT_LIT(o, "\"model\":\"" RW_MODEL_AIR "\",");
+    if (job->filled & RW_JOB_FILLED_UUID) {
+        o = RW_PUT_LIT(o, "\"taskUUID\":\"");
+        o = rw_put(o, job->task_uuid, RW_UUID_LEN);
+        o = RW_PUT_LIT(o, "\",");
+    }
+    /* a job's own deliveryMethod can only be "async" (anything else is refused) */
+    if (!json_object_object_get_ex(job->task, "deliveryMethod", NULL))
+        o = RW_PUT_LIT(o, "\"deliveryMethod\":\"async\",");
+    o = RW_PUT_LIT(o, "\"webhookURL\":");
+    o = rw_put_json_string(o, webhook_url);
+    o = RW_PUT_LIT(o, ",");
+    o = rw_put(o, buf + at, end - 1 - at);
+    o = RW_PUT_LIT(o, "}");
+    *o = '\0';
+    *outlen = (size_t)(o - out);
+    return out;
 }
 
 void rw_job_clear(struct rw_job *job)

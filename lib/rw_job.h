@@ -15,11 +15,20 @@ struct rw_schema;
 
 struct rw_job {
     json_object *task;               /* owned; the task with taskType/model/taskUUID filled */
+    unsigned filled;                 /* RW_JOB_FILLED_*: the fields the job did not have */
     json_object *meta;               /* owned, NULL when the job had none; echoed verbatim */
     char *result_list;               /* owned, NULL: the default results list */
     char task_uuid[RW_UUID_LEN + 1]; /* the producer's or a fresh one; set even on rejection */
     int number_results;              /* images the task will produce (numberResults, default 1) */
+    /* Where the accepted task object and the envelope's meta value lie in the payload, so that
+     * their bytes can be used as they came: len 0 when not known (a refused job, no meta, or a
+     * payload with a repeated key, whose bytes json-c's tree does not match). */
+    size_t task_at, task_len, meta_at, meta_len;
 };
+
+#define RW_JOB_FILLED_TYPE  1u /* taskType */
+#define RW_JOB_FILLED_MODEL 2u /* model */
+#define RW_JOB_FILLED_UUID  4u /* taskUUID */
 
 /* Parses one job payload (buf need not be NUL-terminated) and, when schema is non-NULL, validates
  * the task with rw_schema_validate() (structural checks only when it is NULL).
@@ -30,6 +39,23 @@ struct rw_job {
  * Either way the caller frees job with rw_job_clear() and *errors with json_object_put(). */
 int rw_job_parse(const char *buf, size_t len, const struct rw_schema *schema, struct rw_job *job,
                  json_object **errors);
+
+/* rw_job_parse with a tokener of the caller's (from rw_job_tokener_new), reused job after job
+ * to save its allocation; tok NULL: one of its own. */
+int rw_job_parse_with(json_tokener *tok, const char *buf, size_t len,
+                      const struct rw_schema *schema, struct rw_job *job, json_object **errors);
+
+/* A tokener set up as rw_job_parse needs it (depth, strictness, UTF-8). NULL on ENOMEM; free
+ * with json_tokener_free. */
+json_tokener *rw_job_tokener_new(void);
+
+/* The JSON of the task to submit: the accepted task with taskType, model and taskUUID filled,
+ * deliveryMethod "async" and webhookURL set. buf, len: the payload job was parsed from. Where
+ * the task's bytes are known (job->task_len) they are used as they came, the fields runwared
+ * adds written before them; otherwise the task is set (rw_job_set_delivery) and serialised.
+ * malloc'd and NUL-terminated, its length in *outlen; NULL on ENOMEM. */
+char *rw_job_body(struct rw_job *job, const char *buf, size_t len, const char *webhook_url,
+                  size_t *outlen);
 
 /* Sets deliveryMethod "async" and webhookURL on job->task. Returns -1 on ENOMEM. */
 int rw_job_set_delivery(struct rw_job *job, const char *webhook_url);

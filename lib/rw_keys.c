@@ -1,7 +1,7 @@
 /* Redis key names: the one place that knows them. */
 #include "rw_keys.h"
 
-#include <stdio.h>
+#include <limits.h>
 #include <string.h>
 
 struct rw_key_form {
@@ -27,7 +27,8 @@ static const struct rw_key_form rw_key_forms[] = {
 int rw_key(char *buf, size_t buflen, const char *prefix, enum rw_key_kind kind, const char *arg)
 {
     const struct rw_key_form *f;
-    int n;
+    const char *parts[5];
+    size_t len = 0;
 
     if (buf == NULL || buflen == 0 || prefix == NULL ||
         (unsigned)kind >= sizeof(rw_key_forms) / sizeof(rw_key_forms[0]))
@@ -35,12 +36,24 @@ int rw_key(char *buf, size_t buflen, const char *prefix, enum rw_key_kind kind, 
     f = &rw_key_forms[kind];
     if (f->has_arg && arg == NULL)
         return -1;
-    n = snprintf(buf, buflen, "%s:%s%s%s", prefix, f->suffix, f->has_arg ? arg : "", f->tail);
-    if (n < 0 || (size_t)n >= buflen) {
-        buf[0] = '\0';
-        return -1;
+    /* "<prefix>:<suffix><arg><tail>", copied piece by piece: keys are made for every callback */
+    parts[0] = prefix;
+    parts[1] = ":";
+    parts[2] = f->suffix;
+    parts[3] = f->has_arg ? arg : "";
+    parts[4] = f->tail;
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        size_t k = strlen(parts[i]);
+
+        if (k >= buflen - len || len + k > INT_MAX) {
+            buf[0] = '\0';
+            return -1;
+        }
+        memcpy(buf + len, parts[i], k);
+        len += k;
     }
-    return n;
+    buf[len] = '\0';
+    return (int)len;
 }
 
 bool rw_key_reserved(const char *prefix, const char *key)

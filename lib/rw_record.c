@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rw_uuid.h"
+
 #define RW_JSON_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 /* A growing string; on ENOMEM `failed` is set and later appends do nothing. */
@@ -164,20 +166,70 @@ static void rw_sbuf_json_utf8(struct rw_sbuf *b, const char *raw, size_t len)
     free(clean.s);
 }
 
+/* '{"taskUUID":<uuid>,"meta":' */
+static void rw_sbuf_head_start(struct rw_sbuf *b, const char *task_uuid)
+{
+    rw_sbuf_str(b, "{\"taskUUID\":");
+    if (rw_uuid_valid(task_uuid)) { /* hex digits and dashes: nothing to escape */
+        rw_sbuf_add(b, "\"", 1);
+        rw_sbuf_add(b, task_uuid, RW_UUID_LEN);
+        rw_sbuf_add(b, "\"", 1);
+    } else {
+        rw_sbuf_json_string(b, task_uuid, strlen(task_uuid));
+    }
+    rw_sbuf_str(b, ",\"meta\":");
+}
+
+static char *rw_sbuf_head_end(struct rw_sbuf *b, int64_t taken_ms)
+{
+    rw_sbuf_str(b, ",\"takenAt\":");
+    rw_sbuf_int(b, taken_ms);
+    rw_sbuf_str(b, ",\"data\":[");
+    return rw_sbuf_take(b);
+}
+
 char *rw_record_head(const char *task_uuid, json_object *meta, int64_t taken_ms)
 {
     struct rw_sbuf b = {0};
 
     if (task_uuid == NULL)
         return NULL;
-    rw_sbuf_str(&b, "{\"taskUUID\":");
-    rw_sbuf_json_string(&b, task_uuid, strlen(task_uuid));
-    rw_sbuf_str(&b, ",\"meta\":");
+    rw_sbuf_head_start(&b, task_uuid);
     rw_sbuf_json(&b, meta);
-    rw_sbuf_str(&b, ",\"takenAt\":");
-    rw_sbuf_int(&b, taken_ms);
-    rw_sbuf_str(&b, ",\"data\":[");
-    return rw_sbuf_take(&b);
+    return rw_sbuf_head_end(&b, taken_ms);
+}
+
+char *rw_record_head_raw(const char *task_uuid, const char *meta, size_t meta_len, int64_t taken_ms)
+{
+    struct rw_sbuf b = {0};
+    size_t i = 0, run = 0;
+    bool in_string = false;
+
+    if (task_uuid == NULL || meta == NULL || meta_len == 0)
+        return NULL;
+    /* room for all of it at once: the head is a few bytes more than meta */
+    if (meta_len > SIZE_MAX / 2 || (b.s = malloc(meta_len + 128)) == NULL)
+        return NULL;
+    b.cap = meta_len + 128;
+    rw_sbuf_head_start(&b, task_uuid);
+    /* the value as it came, without the whitespace between its tokens */
+    for (; i < meta_len; i++) {
+        char c = meta[i];
+
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            rw_sbuf_add(&b, meta + run, i - run);
+            run = i + 1;
+        }
+    }
+    rw_sbuf_add(&b, meta + run, (i < meta_len ? i : meta_len) - run);
+    return rw_sbuf_head_end(&b, taken_ms);
 }
 
 /* '],"status":…,"errors":[…],"completedAt":…' without the closing brace. errors (borrowed) may

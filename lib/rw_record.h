@@ -18,6 +18,12 @@
 /* '{"taskUUID":…,"meta":…,"takenAt":…,"data":[' — meta may be NULL (then null). malloc'd. */
 char *rw_record_head(const char *task_uuid, json_object *meta, int64_t taken_ms);
 
+/* The same head with meta given as JSON text (meta_len bytes, valid JSON, e.g. the envelope's
+ * own bytes for it): copied as it came, without the whitespace between tokens. NULL on ENOMEM
+ * or without meta. */
+char *rw_record_head_raw(const char *task_uuid, const char *meta, size_t meta_len,
+                         int64_t taken_ms);
+
 /* '],"status":"success","errors":[],"completedAt":…}' for the success tail, or with status
  * "error" and the given errors (borrowed) when images had arrived before an error. malloc'd. */
 char *rw_record_tail(json_object *errors, int64_t completed_ms);

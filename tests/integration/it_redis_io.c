@@ -1,6 +1,7 @@
 /* Large commands and replies through runwared's own hiredis<->libevent hooks: a write larger than
  * the socket takes at once (the write event carries the rest), a reply spread over many reads,
- * and small commands queued while a large one is still being written. */
+ * and small commands queued while a large one is still being written; script calls sent again
+ * as EVAL when Redis has forgotten the scripts. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -170,8 +171,64 @@ static void test_large_writes_and_reads(void)
     free(raw);
 }
 
+/* Redis forgets runwared's scripts (SCRIPT FLUSH, as after a restart) while jobs are under way:
+ * every script call answered NOSCRIPT is sent again as EVAL with its source and the same
+ * arguments, so each job still ends in one success record with its meta. */
+static void test_scripts_forgotten(void)
+{
+    enum { ROUNDS = 3, PER = 8 };
+    struct it_env e;
+    struct it_records recs = {0};
+    const char *sim[] = {"--delay-ms", "20", "--jitter-ms", "20", NULL};
+    char key[64], *jobs[PER];
+    const char *lists[1];
+    redisReply *r;
+    size_t got;
+
+    it_env_init(&e, "io");
+    it_redis_start(&e);
+    it_sim_start(&e, sim);
+    it_rw_start(&e, NULL);
+    it_key(&e, key, sizeof(key), "results");
+    lists[0] = key;
+    for (int round = 0; round < ROUNDS; round++) {
+        for (int i = 0; i < PER; i++)
+            jobs[i] = it_fmt("{\"task\":{\"positivePrompt\":\"forgotten %d\",\"numberResults\":%d,"
+                             "\"width\":512,\"height\":512},\"meta\":{\"round\":%d,\"i\":%d}}",
+                             i, 1 + i % 3, round, i);
+        it_push_many(&e, jobs, PER);
+        for (int i = 0; i < PER; i++)
+            free(jobs[i]);
+        it_sleep_ms(15); /* some registered, some acknowledged, some images in */
+        freeReplyObject(it_redis(&e, "SCRIPT FLUSH"));
+    }
+    got = it_collect(&e, lists, 1, ROUNDS * PER, 30000 * it_slow(), &recs);
+    IT_EXPECT(got == ROUNDS * PER, "%zu records of %d within 30 s", got, ROUNDS * PER);
+    for (size_t k = 0; k < recs.n; k++) {
+        json_object *meta = it_jget(recs.v[k].obj, "meta");
+        long long i = it_jint(meta, "i");
+        json_object *want = json_object_new_object();
+
+        json_object_object_add(want, "round", json_object_new_int64(it_jint(meta, "round")));
+        json_object_object_add(want, "i", json_object_new_int64(i));
+        IT_EXPECT(it_check_success(&recs.v[k], "job", NULL, key, 1 + (int)(i % 3), NULL, want),
+                  "record %zu", k);
+        json_object_put(want);
+    }
+    /* the retries happened: Redis ran scripts sent as EVAL */
+    r = it_redis(&e, "INFO commandstats");
+    IT_EXPECT(r->type == REDIS_REPLY_STRING && strstr(r->str, "cmdstat_eval:calls=") != NULL,
+              "no EVAL reached Redis after SCRIPT FLUSH");
+    freeReplyObject(r);
+    it_expect_no_more(&e, lists, 1, 300);
+    it_expect_quiescent(&e);
+    it_env_finish(&e);
+    it_records_free(&recs);
+}
+
 static const struct rwt_case cases[] = {
     {"large_writes_and_reads", test_large_writes_and_reads},
+    {"scripts_forgotten", test_scripts_forgotten},
 };
 
 RWT_MAIN(cases)

@@ -1,6 +1,7 @@
 /* rw_job: the job contract producers rely on (bare task or envelope, structural checks,
  * defaults, what is recovered for error records). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "rw_errors.h"
 #include "rw_job.h"
@@ -422,10 +423,114 @@ static void test_set_delivery(void)
     rw_job_clear(&job);                                 /* twice is harmless */
 }
 
+/* How often needle occurs in hay. */
+static int occurrences(const char *hay, const char *needle)
+{
+    int n = 0;
+
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* rw_job_body: the body, parsed back, is the accepted task with deliveryMethod and webhookURL set
+ * (what the tree would serialise to); kept says whether the job's own bytes were used. */
+static void check_body(const char *payload, const char *hook, bool kept, const char *verbatim)
+{
+    struct rw_job job;
+    json_object *errs = NULL, *back;
+    json_tokener *tok = rw_job_tokener_new();
+    size_t len = 0;
+    char *body;
+    int before = rwt_failed;
+
+    RWT_CHECK(tok != NULL);
+    RWT_CHECK_INT(rw_job_parse_with(tok, payload, strlen(payload), NULL, &job, &errs), 0);
+    RWT_CHECK((job.task_len > 0) == kept);
+    body = rw_job_body(&job, payload, strlen(payload), hook, &len);
+    RWT_CHECK(body != NULL && strlen(body) == len);
+    back = json_tokener_parse(body);
+    RWT_CHECK(back != NULL);
+    RWT_CHECK_INT(rw_job_set_delivery(&job, hook), 0);
+    RWT_CHECK(json_object_equal(back, job.task));
+    RWT_CHECK_INT(json_object_object_length(back), json_object_object_length(job.task));
+    RWT_CHECK_INT(occurrences(body, "\"deliveryMethod\""), 1);
+    RWT_CHECK_INT(occurrences(body, "\"taskUUID\""), 1);
+    if (verbatim)
+        RWT_CHECK(strstr(body, verbatim) != NULL);
+    if (rwt_failed != before)
+        fprintf(stderr, "  ^ payload %s -> body %s\n", payload, body ? body : "NULL");
+    json_object_put(back);
+    free(body);
+    rw_job_clear(&job);
+    json_tokener_free(tok);
+}
+
+static void test_body_kept(void)
+{
+    const char *hook = "https://rw.example.com/callback/" U1 "?token=ab";
+
+    /* bare and in an envelope: the task's bytes as they came, spaces and number forms too */
+    check_body("{\"positivePrompt\":\"a fox\", \"width\" : 1024,\"CFGScale\":3.50}", hook, true,
+               "\"width\" : 1024,\"CFGScale\":3.50");
+    check_body(
+        " {\"meta\":{\"a\":[1,{\"b\":2}]},\"task\":\n {\"positivePrompt\":\"x\\/y \\u00e9\"} ,"
+        "\"resultList\":\"r\"} ",
+        hook, true, "\"positivePrompt\":\"x\\/y \\u00e9\"");
+    /* what the job has is not added again */
+    check_body("{\"task\":{\"taskUUID\":\"" U1
+               "\",\"deliveryMethod\":\"async\",\"model\":\"m:1@1\","
+               "\"taskType\":\"imageInference\",\"positivePrompt\":\"a\"}}",
+               hook, true, "\"model\":\"m:1@1\"");
+    /* a webhook URL that needs escaping */
+    check_body("{\"positivePrompt\":\"a\"}", "http://h/\"q\\\x01", true, NULL);
+    /* nested objects and strings holding braces, colons and quotes */
+    check_body("{\"positivePrompt\":\"{:}\\\"[\",\"lora\":[{\"model\":\"a:1@1\",\"weight\":1}]}",
+               hook, true, "\"lora\":[{\"model\":\"a:1@1\",\"weight\":1}]");
+}
+
+static void test_body_tree(void)
+{
+    const char *hook = "https://rw.example.com/callback/" U1 "?token=ab";
+
+    /* a key repeated (json-c keeps the last), at the top or deeper: the tree is what was
+     * checked, so the tree is what is sent */
+    check_body("{\"positivePrompt\":\"a\",\"width\":512,\"width\":1024}", hook, false, "1024");
+    check_body("{\"positivePrompt\":\"a\",\"lora\":[{\"model\":\"a:1@1\",\"model\":\"b:1@1\"}]}",
+               hook, false, NULL);
+    check_body("{\"task\":{\"positivePrompt\":\"a\"},\"t\\u0061sk\":{\"positivePrompt\":\"b\"}}",
+               hook, false, "\"b\"");
+    /* a raw control character in a string (json-c takes it; JSON does not) */
+    check_body("{\"positivePrompt\":\"a\tb\"}", hook, false, "a\\tb");
+}
+
+static void test_body_spans(void)
+{
+    const char *p = "{\"meta\": {\"i\": 7} ,\"task\":{\"positivePrompt\":\"a\"}}";
+    struct rw_job job;
+    json_object *errs = NULL;
+
+    RWT_CHECK_INT(rw_job_parse(p, strlen(p), NULL, &job, &errs), 0);
+    RWT_CHECK_INT(job.meta_len, 8);
+    RWT_CHECK(strncmp(p + job.meta_at, "{\"i\": 7}", job.meta_len) == 0);
+    RWT_CHECK(strncmp(p + job.task_at, "{\"positivePrompt\":\"a\"}", job.task_len) == 0);
+    RWT_CHECK_INT(job.filled, RW_JOB_FILLED_TYPE | RW_JOB_FILLED_MODEL | RW_JOB_FILLED_UUID);
+    rw_job_clear(&job);
+    /* refused: nothing to keep */
+    p = "{\"meta\":1,\"task\":{\"width\":1}}";
+    RWT_CHECK_INT(rw_job_parse(p, strlen(p), NULL, &job, &errs), -1);
+    RWT_CHECK(job.task_len == 0 && job.meta_len == 0);
+    json_object_put(errs);
+    rw_job_clear(&job);
+}
+
 static const struct rwt_case cases[] = {
     {"depth", test_depth},
     {"table", test_table},
     {"defaults_filled", test_defaults_filled},
+    {"body_kept", test_body_kept},
+    {"body_tree", test_body_tree},
+    {"body_spans", test_body_spans},
     {"fresh_uuids_differ", test_fresh_uuids_differ},
     {"error_messages", test_error_messages},
     {"not_nul_terminated", test_not_nul_terminated},

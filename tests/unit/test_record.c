@@ -56,6 +56,26 @@ static void test_head_exact(void)
     RWT_CHECK(rw_record_head(NULL, NULL, 1) == NULL);
 }
 
+static void test_head_raw(void)
+{
+    const char *meta = "{ \"a\" : [1, 2.50,\n\"x y\\\" \\u00e9\"], \"b\":null }";
+    char *h = rw_record_head_raw(UUID, meta, strlen(meta), 7);
+
+    /* the value as it came, without the whitespace between tokens */
+    RWT_CHECK_STR(h, "{\"taskUUID\":\"" UUID "\",\"meta\":{\"a\":[1,2.50,\"x y\\\" \\u00e9\"],"
+                     "\"b\":null},\"takenAt\":7,\"data\":[");
+    free(h);
+    h = rw_record_head_raw(UUID, "null", 4, 8);
+    RWT_CHECK_STR(h, "{\"taskUUID\":\"" UUID "\",\"meta\":null,\"takenAt\":8,\"data\":[");
+    free(h);
+    RWT_CHECK(rw_record_head_raw(UUID, "", 0, 1) == NULL);
+    RWT_CHECK(rw_record_head_raw(NULL, "1", 1, 1) == NULL);
+    /* a taskUUID that is not a UUID is still escaped */
+    h = rw_record_head("a\"b", NULL, 1);
+    RWT_CHECK_STR(h, "{\"taskUUID\":\"a\\\"b\",\"meta\":null,\"takenAt\":1,\"data\":[");
+    free(h);
+}
+
 static void test_tail_exact(void)
 {
     json_object *errs = json_object_new_array();
@@ -257,6 +277,7 @@ static void test_payload_large(void)
 
 static const struct rwt_case cases[] = {
     {"head_exact", test_head_exact},
+    {"head_raw", test_head_raw},
     {"tail_exact", test_tail_exact},
     {"tail_success_buffer", test_tail_success_buffer},
     {"success_glued", test_success_glued},

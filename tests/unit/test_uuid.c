@@ -1,5 +1,8 @@
 /* rw_uuid: v4 generation and the 8-4-4-4-12 check. */
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "rw_uuid.h"
 #include "rwtest.h"
@@ -70,10 +73,40 @@ static void test_v4_distinct(void)
         RWT_CHECK(variants[i] > 0);
 }
 
+/* UUIDs are drawn from a per-thread pool of random bytes: a forked child must not hand out the
+ * ones its parent hands out next. */
+static void test_v4_fork(void)
+{
+    char first[RW_UUID_LEN + 1], mine[RW_UUID_LEN + 1], child[RW_UUID_LEN + 1] = "";
+    int fds[2];
+    pid_t pid;
+    int st;
+
+    RWT_CHECK_INT(rw_uuid_v4(first), 0); /* the pool is filled */
+    RWT_CHECK_INT(pipe(fds), 0);
+    pid = fork();
+    RWT_CHECK(pid >= 0);
+    if (pid == 0) {
+        char u[RW_UUID_LEN + 1];
+        int ok = rw_uuid_v4(u) == 0 && write(fds[1], u, RW_UUID_LEN) == RW_UUID_LEN;
+
+        _exit(ok ? 0 : 1);
+    }
+    close(fds[1]);
+    RWT_CHECK_INT(read(fds[0], child, RW_UUID_LEN), RW_UUID_LEN);
+    close(fds[0]);
+    RWT_CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    RWT_CHECK_INT(rw_uuid_v4(mine), 0);
+    RWT_CHECK(rw_uuid_valid(child));
+    RWT_CHECK(strcmp(child, mine) != 0);
+    RWT_CHECK(strcmp(child, first) != 0);
+}
+
 static const struct rwt_case cases[] = {
     {"valid_table", test_valid_table},
     {"v4_form", test_v4_form},
     {"v4_distinct", test_v4_distinct},
+    {"v4_fork", test_v4_fork},
 };
 
 RWT_MAIN(cases)
