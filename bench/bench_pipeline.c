@@ -42,6 +42,7 @@ struct opts {
     int jobs, inflight, rate, seconds, conns;
     const char *batch, *wait, *log_level; /* wait: submit_wait_ms, NULL: runwared's default */
     bool floor, latency;
+    bool redis_unix; /* runwared reaches Redis over a Unix socket */
 };
 
 static double mono_s(void)
@@ -216,6 +217,7 @@ static int throughput(const struct opts *o)
         return 1;
     snprintf(conns, sizeof(conns), "%d", o->conns);
     it_env_init(&e, "bench");
+    e.redis_unix = o->redis_unix;
     it_redis_start(&e);
     it_sim_start(&e, sim);
     it_rw_start(&e, conf_for(o));
@@ -242,8 +244,9 @@ static int throughput(const struct opts *o)
     rd1 = cpu_seconds(e.redis.pid, &dummy);
     sm1 = cpu_seconds(e.sim.pid, &dummy);
     printf("throughput: %d jobs (%ld images), submit_batch %s, submit_wait_ms %s, sim callbacks "
-           "over %d connections\n",
-           njobs, images, o->batch, o->wait ? o->wait : "default", o->conns);
+           "over %d connections, Redis over %s\n",
+           njobs, images, o->batch, o->wait ? o->wait : "default", o->conns,
+           o->redis_unix ? "a Unix socket" : "TCP");
     printf("  records            %zu in %.3f s (%zu success)\n", got, t1 - t0, ok);
     printf("  jobs/s             %.0f   (images/s %.0f)\n", got / (t1 - t0), images / (t1 - t0));
     printf("  runwared CPU/job   %.1f us  (%.0f%% in the kernel)\n", (rw1 - rw0) * 1e6 / njobs,
@@ -471,6 +474,7 @@ static int inflight_latency(const struct opts *o)
         return 1;
     it_env_init(&e, "bench");
     e.secret_in_file = true; /* the bench signs callbacks itself */
+    e.redis_unix = o->redis_unix;
     it_redis_start(&e);
     it_sim_start(&e, sim);
     it_rw_start(&e, conf_for(o));
@@ -591,6 +595,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: bench_pipeline [--jobs N] [--batch B] [--wait MS] [--inflight N] "
                     "[--rate R] [--seconds S] [--conns C] [--log-level L] [--no-floor]\n"
+                    "                      [--redis-unix]\n"
                     "       bench_pipeline N [B]   (throughput only)\n");
     exit(2);
 }
@@ -620,6 +625,10 @@ int main(int argc, char **argv)
 
             if (strcmp(argv[i], "--no-floor") == 0) {
                 o.floor = false;
+                continue;
+            }
+            if (strcmp(argv[i], "--redis-unix") == 0) {
+                o.redis_unix = true;
                 continue;
             }
             if (!v)

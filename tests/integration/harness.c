@@ -571,8 +571,17 @@ static void redis_spawn(struct it_env *e)
                     e->dir,
                     "--daemonize",
                     "no",
+                    NULL, /* --unixsocket <dir>/redis.sock when redis_unix */
+                    NULL,
                     NULL};
+    char *sock = NULL;
+    if (e->redis_unix) {
+        sock = it_fmt("%s/redis.sock", e->dir);
+        argv[15] = "--unixsocket";
+        argv[16] = sock;
+    }
     it_spawn(e, &e->redis, names[e->redis_runs++], argv);
+    free(sock);
     int64_t deadline = it_now_ms() + 10000;
     while (!e->rc) {
         die_if_exited(e, &e->redis, "while starting");
@@ -734,25 +743,29 @@ void it_rw_start(struct it_env *e, const char *extra)
         it_write_file(e, "webhook.secret", st, secretfile);
         free(st);
     }
-    char *conf = it_fmt("# written by the integration harness\n"
-                        "redis_url = redis://%s:%d/0\n"
-                        "api_url = %s/v1\n"
-                        "api_key_file = %s\n"
-                        "listen = 127.0.0.1:%d\n"
-                        "admin_listen = 127.0.0.1:%d\n"
-                        "key_prefix = %s\n"
-                        "instance_id = %s\n"
-                        "log_level = %s\n"
-                        "%s%s%s"
-                        "%s",
-                        e->redis_host ? e->redis_host : "127.0.0.1", e->redis_port, e->sim_url,
-                        keyfile, e->rw_port, e->admin_port, e->prefix, e->instance,
-                        getenv("RW_IT_LOG_LEVEL") ? getenv("RW_IT_LOG_LEVEL") : "debug",
-                        e->secret_in_file ? "webhook_secret_file = " : "",
-                        e->secret_in_file ? secretfile : "", e->secret_in_file ? "\n" : "",
-                        extra ? extra : "");
+    char *redis_url =
+        e->redis_unix
+            ? it_fmt("unix:%s/redis.sock", e->dir)
+            : it_fmt("redis://%s:%d/0", e->redis_host ? e->redis_host : "127.0.0.1", e->redis_port);
+    char *conf = it_fmt(
+        "# written by the integration harness\n"
+        "redis_url = %s\n"
+        "api_url = %s/v1\n"
+        "api_key_file = %s\n"
+        "listen = 127.0.0.1:%d\n"
+        "admin_listen = 127.0.0.1:%d\n"
+        "key_prefix = %s\n"
+        "instance_id = %s\n"
+        "log_level = %s\n"
+        "%s%s%s"
+        "%s",
+        redis_url, e->sim_url, keyfile, e->rw_port, e->admin_port, e->prefix, e->instance,
+        getenv("RW_IT_LOG_LEVEL") ? getenv("RW_IT_LOG_LEVEL") : "debug",
+        e->secret_in_file ? "webhook_secret_file = " : "", e->secret_in_file ? secretfile : "",
+        e->secret_in_file ? "\n" : "", extra ? extra : "");
     it_write_file(e, confname, conf, e->conf_path);
     free(conf);
+    free(redis_url);
     free(confname);
     free(keyname);
 

@@ -43,6 +43,7 @@ struct it_env {
     bool redis_persist;  /* redis-server with appendonly yes, appendfsync always */
     int redis_port, sim_port, rw_port, admin_port;
     const char *redis_host; /* what runwared's redis_url names (NULL: 127.0.0.1) */
+    bool redis_unix;        /* redis-server also listens on <dir>/redis.sock, runwared uses it */
     char sim_url[64];       /* http://127.0.0.1:<sim_port> */
     char rw_url[64];        /* http://127.0.0.1:<rw_port> */
     char admin_url[64];     /* http://127.0.0.1:<admin_port>: /metrics, /healthz, /readyz */
