@@ -1,5 +1,6 @@
 /* Webhook bodies read in one strict pass: item spans and fields, no tree, no allocation. */
 #include "rw_cbody.h"
+#include "rw_utf8.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -59,38 +60,6 @@ static void rw_cb_space(struct rw_cb_reader *r)
         p++;
     r->spaces += (size_t)(p - r->p);
     r->p = p;
-}
-
-/* Length of the well-formed UTF-8 sequence of a non-ASCII lead byte at s (n bytes left), 0 when
- * it is not one: overlong forms, surrogates and code points above U+10FFFF are refused. */
-static size_t rw_cb_utf8(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0], lo = 0x80, hi = 0xbf; /* bounds of the second byte */
-    size_t need;
-
-    if (c >= 0xc2 && c <= 0xdf) {
-        need = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        need = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        need = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (n < need || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < need; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return need;
 }
 
 /* The 4 hex digits at s (n bytes left) as a number, -1 when they are not. */
@@ -213,7 +182,7 @@ static int rw_cb_string(struct rw_cb_reader *r, char *out, size_t max, size_t *l
             return rw_cb_invalid(r, "control character in a string");
         }
         if (*p >= 0x80) {
-            if ((k = rw_cb_utf8(p, (size_t)(end - p))) == 0) {
+            if ((k = rw_utf8_seq(p, (size_t)(end - p))) == 0) {
                 r->p = p;
                 return rw_cb_invalid(r, "invalid UTF-8");
             }

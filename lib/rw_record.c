@@ -1,5 +1,6 @@
 /* Result records: head (at intake) ++ items ++ tail (at completion), and whole error records. */
 #include "rw_record.h"
+#include "rw_utf8.h"
 
 #include <inttypes.h>
 #include <limits.h>
@@ -99,43 +100,6 @@ static char *rw_sbuf_take(struct rw_sbuf *b)
     return b->s;
 }
 
-/* Length of the well-formed UTF-8 sequence at s (at most n bytes), 0 if it is not one. Rejects
- * overlong forms, surrogates and code points above U+10FFFF. */
-static size_t rw_utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t need;
-    unsigned char lo = 0x80, hi = 0xbf; /* bounds of the second byte */
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        need = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        need = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        need = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (n < need || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < need; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return need;
-}
-
-/* Appends raw bytes as a JSON string, each byte that is not part of well-formed UTF-8 replaced
- * by U+FFFD so the record stays valid JSON. */
 static void rw_sbuf_json_utf8(struct rw_sbuf *b, const char *raw, size_t len)
 {
     static const char repl[] = "\xef\xbf\xbd";

@@ -36,13 +36,14 @@ static int tcp_connect(struct it_env *e)
     return fd;
 }
 
-/* Reads what the server sends until it closes or timeout_ms pass; NUL-terminated, at most cap. */
-static size_t read_answer(int fd, char *buf, size_t cap, int timeout_ms)
+/* Reads until `want` has arrived (or EOF, or timeout_ms); NUL-terminated, at most cap. */
+static size_t read_until(int fd, char *buf, size_t cap, const char *want, int timeout_ms)
 {
     size_t n = 0;
     int64_t deadline = it_now_ms() + timeout_ms;
 
-    while (n + 1 < cap) {
+    buf[0] = '\0';
+    while (n + 1 < cap && !strstr(buf, want)) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         int left = (int)(deadline - it_now_ms());
         if (left <= 0 || poll(&p, 1, left) <= 0)
@@ -51,11 +52,15 @@ static size_t read_answer(int fd, char *buf, size_t cap, int timeout_ms)
         if (r <= 0)
             break;
         n += (size_t)r;
-        if (strstr(buf, "\r\n\r\n"))
-            break; /* the status line and headers are all we look at */
+        buf[n] = '\0';
     }
-    buf[n] = '\0';
     return n;
+}
+
+/* Reads the status line and headers the server sends (or what it sends before closing). */
+static size_t read_answer(int fd, char *buf, size_t cap, int timeout_ms)
+{
+    return read_until(fd, buf, cap, "\r\n\r\n", timeout_ms);
 }
 
 /* True when the server has closed fd (EOF or reset) within timeout_ms. */
@@ -282,27 +287,6 @@ static void test_callbacks(void)
     free(path_good);
     it_records_free(&recs);
     it_env_finish(&e);
-}
-
-/* Reads until `want` has arrived (or EOF, or timeout_ms); NUL-terminated, at most cap. */
-static size_t read_until(int fd, char *buf, size_t cap, const char *want, int timeout_ms)
-{
-    size_t n = 0;
-    int64_t deadline = it_now_ms() + timeout_ms;
-
-    buf[0] = '\0';
-    while (n + 1 < cap && !strstr(buf, want)) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int left = (int)(deadline - it_now_ms());
-        if (left <= 0 || poll(&p, 1, left) <= 0)
-            break;
-        ssize_t r = read(fd, buf + n, cap - 1 - n);
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-        buf[n] = '\0';
-    }
-    return n;
 }
 
 static size_t count_of(const char *s, const char *what)
