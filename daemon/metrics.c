@@ -98,10 +98,8 @@ void rwd_metrics_render(struct evbuffer *out)
         [RWD_REC_ERROR] = "error",
     };
     static const char *const conn_reason[RWD_CONN_CLOSES] = {
-        [RWD_CONN_IDLE] = "idle",
-        [RWD_CONN_SLOW] = "slow",
-        [RWD_CONN_EVICTED] = "evicted",
-        [RWD_CONN_OVERSIZE] = "oversize",
+        [RWD_CONN_IDLE] = "idle",           [RWD_CONN_SLOW] = "slow",
+        [RWD_CONN_EVICTED] = "evicted",     [RWD_CONN_OVERSIZE] = "oversize",
         [RWD_CONN_MALFORMED] = "malformed",
     };
     const struct rwd_metrics *m = &rwd_metrics;

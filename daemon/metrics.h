@@ -40,10 +40,10 @@ struct rwd_hist {
 
 /* Why the listener closed a connection itself. */
 enum rwd_conn_close {
-    RWD_CONN_IDLE,     /* silent for callback_idle_timeout */
-    RWD_CONN_SLOW,     /* no whole request within callback_request_timeout */
-    RWD_CONN_EVICTED,  /* made room for a new one at max_callback_connections */
-    RWD_CONN_OVERSIZE, /* sent more than one request may hold */
+    RWD_CONN_IDLE,      /* silent for callback_idle_timeout */
+    RWD_CONN_SLOW,      /* no whole request within callback_request_timeout */
+    RWD_CONN_EVICTED,   /* made room for a new one at max_callback_connections */
+    RWD_CONN_OVERSIZE,  /* sent more than one request may hold */
     RWD_CONN_MALFORMED, /* a request that is not HTTP/1.x as served (answered 4xx/5xx first) */
     RWD_CONN_CLOSES
 };
