@@ -219,8 +219,9 @@ static void answer_outcome(struct cb_conn *k, enum rwd_cb_outcome o, const char 
 
     rwd_metrics.callbacks[o]++;
     if (o == RWD_CB_OK) {
-        if (k->req.keep_alive && k->req.minor >= 1 && http_date(k->cb) && k->cb->ok_len)
-            conn_send(k, k->cb->ok, k->cb->ok_len); /* the usual answer, made once a second */
+        http_date(k->cb); /* remakes the usual answer when the second has changed */
+        if (k->req.keep_alive && k->req.minor >= 1 && k->cb->ok_len)
+            conn_send(k, k->cb->ok, k->cb->ok_len);
         else
             ANSWER(k, 200, "{\"status\":\"ok\"}");
         return;
@@ -280,7 +281,9 @@ static void conn_settle(struct cb_conn *k)
     }
 }
 
-static void conn_close(struct cb_conn *k, enum rwd_conn_close why)
+/* Counts and logs why runwared closes a connection; it is closed when its event ends
+ * (conn_settle), so that no caller touches it after. */
+static void conn_condemn(struct cb_conn *k, enum rwd_conn_close why)
 {
     static const char *const text[RWD_CONN_CLOSES] = {
         [RWD_CONN_IDLE] = "silent for callback_idle_timeout",
@@ -292,7 +295,7 @@ static void conn_close(struct cb_conn *k, enum rwd_conn_close why)
 
     rwd_metrics.conns_closed[why]++;
     log_debug("listener: closing a connection %s", text[why]);
-    conn_free(k);
+    k->dead = true;
 }
 
 static void cb_req_answer(struct cb_req *c)
@@ -411,9 +414,7 @@ static bool conn_hold(struct cb_conn *k, const char *p, size_t n)
     size_t want = k->in_len + n;
 
     if (want > k->cb->max_input) {
-        rwd_metrics.conns_closed[RWD_CONN_OVERSIZE]++;
-        log_debug("listener: closing a connection that sent more than a request may hold");
-        k->dead = true;
+        conn_condemn(k, RWD_CONN_OVERSIZE);
         return false;
     }
     if (want > k->in_cap) {
@@ -515,9 +516,7 @@ static void conn_read(struct cb_conn *k)
         if (want > cb->max_input)
             want = cb->max_input;
         if (want <= k->in_len) { /* full: more than a request may hold */
-            rwd_metrics.conns_closed[RWD_CONN_OVERSIZE]++;
-            log_debug("listener: closing a connection that sent more than a request may hold");
-            k->dead = true;
+            conn_condemn(k, RWD_CONN_OVERSIZE);
             return;
         }
         if (want > k->in_cap) {
@@ -622,9 +621,11 @@ static void on_sweep(evutil_socket_t fd, short what, void *arg)
         } else if (k->pending) {
             continue;
         } else if (now - k->last_ms >= idle) {
-            conn_close(k, RWD_CONN_IDLE);
+            conn_condemn(k, RWD_CONN_IDLE);
+            conn_settle(k);
         } else if (now - k->start_ms >= whole) {
-            conn_close(k, RWD_CONN_SLOW);
+            conn_condemn(k, RWD_CONN_SLOW);
+            conn_settle(k);
         }
     }
     if (cb->paused && cb->nconns < cb->max_conns)
@@ -646,10 +647,12 @@ static void conn_make_room(struct rwd_callback *cb)
         if (!k->pending && (!victim || k->last_ms <= victim->last_ms))
             victim = k;
     }
-    if (victim)
-        conn_close(victim, RWD_CONN_EVICTED);
-    else
+    if (victim) {
+        conn_condemn(victim, RWD_CONN_EVICTED);
+        conn_settle(victim);
+    } else {
         listener_pause(cb, true); /* all are being answered; the sweep resumes */
+    }
 }
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,

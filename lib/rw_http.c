@@ -72,15 +72,10 @@ static bool is_ows(char c)
     return c == ' ' || c == '\t';
 }
 
-/* Does the field name [s, s+n) equal name (lower case)? */
-static bool name_is(const char *s, size_t n, const char *name)
+/* Does [s, s+n), a field name or a token of a value, equal word, ignoring case? */
+static bool word_is(const char *s, size_t n, const char *word)
 {
-    return strlen(name) == n && strncasecmp(s, name, n) == 0;
-}
-
-static bool value_is(const char *s, size_t n, const char *v)
-{
-    return name_is(s, n, v);
+    return strlen(word) == n && strncasecmp(s, word, n) == 0;
 }
 
 /* The end of the line that starts at p (the LF's index), or -1 when no LF before end. */
@@ -142,7 +137,7 @@ static enum rw_http_rc header(struct rw_http_req *r, const char *s, size_t n, bo
     for (size_t k = v; k < e; k++)
         if (((unsigned char)s[k] < ' ' && s[k] != '\t') || s[k] == 0x7f)
             return fail(r, 400, "control character in a header value");
-    if (name_is(s, i, "content-length")) {
+    if (word_is(s, i, "content-length")) {
         int64_t cl = 0;
 
         if (v == e)
@@ -157,11 +152,11 @@ static enum rw_http_rc header(struct rw_http_req *r, const char *s, size_t n, bo
         if (r->content_length >= 0 && r->content_length != cl)
             return fail(r, 400, "conflicting Content-Length headers");
         r->content_length = cl;
-    } else if (name_is(s, i, "transfer-encoding")) {
-        if (r->chunked || !value_is(s + v, e - v, "chunked"))
+    } else if (word_is(s, i, "transfer-encoding")) {
+        if (r->chunked || !word_is(s + v, e - v, "chunked"))
             return fail(r, 501, "only the chunked transfer coding is accepted");
         r->chunked = true;
-    } else if (name_is(s, i, "connection")) {
+    } else if (word_is(s, i, "connection")) {
         for (size_t a = v; a < e;) {
             size_t b = a, c;
 
@@ -169,15 +164,15 @@ static enum rw_http_rc header(struct rw_http_req *r, const char *s, size_t n, bo
                 b++;
             for (c = b; c > a && is_ows(s[c - 1]); c--)
                 ;
-            if (value_is(s + a, c - a, "close"))
+            if (word_is(s + a, c - a, "close"))
                 *conn_close = true;
-            else if (value_is(s + a, c - a, "keep-alive"))
+            else if (word_is(s + a, c - a, "keep-alive"))
                 *conn_keep = true;
             for (a = b + 1; a < e && is_ows(s[a]); a++)
                 ;
         }
-    } else if (name_is(s, i, "expect")) {
-        if (!value_is(s + v, e - v, "100-continue"))
+    } else if (word_is(s, i, "expect")) {
+        if (!word_is(s + v, e - v, "100-continue"))
             return fail(r, 417, "unknown expectation");
         r->expect_continue = true;
     }
