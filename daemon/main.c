@@ -503,6 +503,8 @@ static void setup(struct rwd *d, const char *api_key)
         fatalx("cannot set up the HTTP client (out of memory, or an API key over 1000 bytes)");
     d->rcmd = rwd_redis_new(d->base, &addr, "redis");
     d->rblock = rwd_redis_new(d->base, &addr, "redis (intake)");
+    if (d->rcmd)
+        rwd_redis_one_batch(d->rcmd);
     rw_redis_addr_free(&addr);
     if (!d->http || !d->rcmd || !d->rblock)
         fatalx("out of memory");

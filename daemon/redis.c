@@ -36,6 +36,9 @@ struct rwd_redis {
     struct event *wev;     /* ac's socket writable: connect done, or output left over */
     struct event *flush;   /* activated (no syscall) when a command is queued */
     bool flushing;         /* inside redisAsyncHandleWrite from our flush */
+    bool one_batch;        /* hold new commands while a written batch awaits its replies */
+    bool partial;          /* the last write left output behind */
+    unsigned long issued, replied, written; /* commands sent to hiredis, answered, written */
     struct event *retry_ev;
     struct evdns_base *dns;                 /* only when the host is a name, not an address */
     struct evdns_getaddrinfo_request *dnsq; /* a resolution in progress */
@@ -92,7 +95,10 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
     if (!r->ac)
         return;
     c = &r->ac->c;
+    if (r->one_batch && !r->partial && r->replied < r->written && r->ready)
+        return; /* on_reply flushes when the batch in Redis is answered */
     if ((c->flags & REDIS_CONNECTED) && !c->err && sdslen(c->obuf) > 0) {
+        r->written = r->issued;
         n = write(c->fd, c->obuf, sdslen(c->obuf));
         if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))) {
             if (n > 0 && (size_t)n == sdslen(c->obuf) && sdsalloc(c->obuf) <= OBUF_KEEP) {
@@ -109,6 +115,7 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
             } else if (n > 0) {
                 sdsrange(c->obuf, (int)n, -1);
             }
+            r->partial = sdslen(c->obuf) > 0;
             if (sdslen(c->obuf) == 0) {
                 hook_del_write(r);
             } else if (!event_pending(r->wev, EV_WRITE, NULL)) {
@@ -382,20 +389,28 @@ static int send_eval(redisAsyncContext *ac, struct pending *p)
 static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
     struct pending *p = privdata;
+    struct rwd_redis *r = p->r;
     redisReply *rep = reply;
 
+    r->replied++;
     if (rep && rep->type == REDIS_REPLY_ERROR && p->script &&
         strncmp(rep->str, "NOSCRIPT", 8) == 0 && !p->r->closing) {
         /* Redis lost the script (restart, SCRIPT FLUSH): send the source once. */
         int rc = send_eval(ac, p);
 
         p->script = NULL;
-        if (rc == REDIS_OK)
-            return;
+        if (rc == REDIS_OK) {
+            r->issued++;
+            goto held;
+        }
         rep = NULL;
     }
     p->cb(rep, p->arg);
     free(p);
+held:
+    if (r->one_batch && r->replied == r->written && r->issued > r->written && r->ac &&
+        !event_pending(r->flush, EV_TIMEOUT, NULL))
+        event_active(r->flush, EV_TIMEOUT, 0);
 }
 
 int rwd_redis_cmd(struct rwd_redis *r, rwd_redis_cb *cb, void *arg, int argc, const char **argv,
@@ -414,6 +429,7 @@ int rwd_redis_cmd(struct rwd_redis *r, rwd_redis_cb *cb, void *arg, int argc, co
         free(p);
         return -1;
     }
+    r->issued++;
     return 0;
 }
 
@@ -458,6 +474,7 @@ int rwd_redis_eval(struct rwd_redis *r, const struct rwd_script *s, rwd_redis_cb
         free(p);
         return -1;
     }
+    r->issued++;
     return 0;
 }
 
@@ -478,6 +495,8 @@ static void on_setup_reply(redisAsyncContext *ac, void *reply, void *privdata)
     if (strcmp(what, "PING") != 0)
         return;
     r->ready = true;
+    r->issued = r->replied = r->written = 0;
+    r->partial = false;
     r->backoff_ms = BACKOFF_MIN_MS;
     log_info("%s: connected", r->name);
     if (r->on_ready)
@@ -619,4 +638,9 @@ void rwd_redis_free(struct rwd_redis *r)
     free(r->addr.path);
     free(r->addr.password);
     free(r);
+}
+
+void rwd_redis_one_batch(struct rwd_redis *r)
+{
+    r->one_batch = true;
 }

@@ -33,6 +33,10 @@ struct rwd_redis *rwd_redis_new(struct event_base *base, const struct rw_redis_a
 void rwd_redis_set_handlers(struct rwd_redis *r, void (*on_ready)(void *), void (*on_lost)(void *),
                             void *arg);
 
+/* Group commit: while a written batch of commands awaits its replies, new commands wait and go
+ * out together once it is answered. Not for a connection that blocks (BLMOVE). */
+void rwd_redis_one_batch(struct rwd_redis *r);
+
 /* Starts connecting; reconnects by itself until freed. */
 void rwd_redis_start(struct rwd_redis *r);
 bool rwd_redis_ready(const struct rwd_redis *r);
