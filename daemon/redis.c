@@ -6,6 +6,11 @@
  * commands issued during one turn of the loop are written together by one deferred flush, and
  * the write event is armed only while the socket will not take the whole output.
  *
+ * With rwd_redis_one_batch (the command connection), that flush also waits while a batch it wrote
+ * is still being answered: Redis then takes each loop turn's commands in one read instead of
+ * several small ones, which cost both sides a wakeup and a trip through the network stack. The
+ * wait is at most one round trip, and only when Redis already has work of ours.
+ *
  * hiredis resolves a host name with a blocking getaddrinfo when it connects; a name is resolved
  * here first, with libevent's asynchronous resolver (which reads /etc/hosts too), and hiredis is
  * given the address. */
@@ -409,7 +414,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
     free(p);
 held:
     if (r->one_batch && r->replied == r->written && r->issued > r->written && r->ac &&
-        !event_pending(r->flush, EV_TIMEOUT, NULL))
+        !r->closing && !event_pending(r->flush, EV_TIMEOUT, NULL))
         event_active(r->flush, EV_TIMEOUT, 0);
 }
 
