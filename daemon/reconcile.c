@@ -79,7 +79,7 @@ static void on_polled(const struct rwd_http_result *res, void *arg)
             log_warnx("reconcile: getResponse failed: HTTP %ld", res->status);
         return;
     }
-    if (rw_response_parse(res->body, res->len, &r, err, sizeof(err)) < 0) {
+    if (rw_response_read(res->body, res->len, &r, err, sizeof(err)) < 0) {
         log_warnx("reconcile: unreadable getResponse answer: %s", err);
         return;
     }

@@ -501,7 +501,7 @@ static const char *first_code(const struct rwd_http_result *res, char *buf, size
     json_object *code = NULL;
 
     snprintf(buf, size, "-");
-    if (res->len && rw_response_parse(res->body, res->len, &r, err, sizeof(err)) == 0 &&
+    if (res->len && rw_response_read(res->body, res->len, &r, err, sizeof(err)) == 0 &&
         r.nerrors > 0 && json_object_object_get_ex(r.errors[0], "code", &code) &&
         json_object_is_type(code, json_type_string))
         snprintf(buf, size, "%.60s", json_object_get_string(code));
@@ -653,7 +653,7 @@ static void on_checked(struct batch *b, const struct rwd_http_result *res)
 
     /* 400 too: Runware answers it when no task of the request is known (taskNotFound each) */
     if (res->curl_code != 0 || (res->status != 200 && res->status != 400) ||
-        rw_response_parse(res->body, res->len, &r, err, sizeof(err)) < 0) {
+        rw_response_read(res->body, res->len, &r, err, sizeof(err)) < 0) {
         if (res->curl_code != 0)
             snprintf(why, sizeof(why), "getResponse: %s", res->error);
         else if (res->status != 200 && res->status != 400)
@@ -717,7 +717,7 @@ static void on_submitted(struct batch *b, const struct rwd_http_result *res)
         }
         goto out;
     }
-    if (rw_response_parse(res->body, res->len, &r, err, sizeof(err)) < 0) {
+    if (rw_response_read(res->body, res->len, &r, err, sizeof(err)) < 0) {
         snprintf(why, sizeof(why), "HTTP %ld with an unreadable body: %s", res->status, err);
         log_warnx("submit: %zu tasks: %s", b->n, why);
         for (size_t i = 0; i < b->n; i++) {

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rw_cbody.h"
+
 /* Collects the object entries of arr (borrowed) into a new pointer array. Returns -1 on ENOMEM. */
 static int rw_response_objects(json_object *arr, json_object ***out, size_t *n)
 {
@@ -42,6 +44,17 @@ static bool rw_is_space(char c)
 int rw_response_parse(const char *buf, size_t len, struct rw_response *out, char *err,
                       size_t errlen)
 {
+    return rw_response_parse_with(NULL, buf, len, out, err, errlen);
+}
+
+int rw_response_read(const char *buf, size_t len, struct rw_response *out, char *err, size_t errlen)
+{
+    struct rw_cbody strict;
+
+    if (rw_cbody_read(buf, len, &strict, err, errlen) == RW_CBODY_INVALID) {
+        memset(out, 0, sizeof(*out));
+        return -1;
+    }
     return rw_response_parse_with(NULL, buf, len, out, err, errlen);
 }
 

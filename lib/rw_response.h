@@ -24,6 +24,12 @@ int rw_response_parse(const char *buf, size_t len, struct rw_response *out, char
  * that a caller parsing many bodies does not make one each time; NULL: as rw_response_parse. */
 int rw_response_parse_with(json_tokener *tok, const char *buf, size_t len, struct rw_response *out,
                            char *err, size_t errlen);
+/* rw_response_parse of a body first checked to be JSON as RFC 8259 defines it, by rw_cbody_read's
+ * reader: what Runware's own answers (acknowledgements, getResponse) go through, so that nothing
+ * json-c takes but JSON forbids (NaN, comments, "1.", overlong UTF-8...) reaches a record. A body
+ * that fails the check gets the reader's "not JSON: <what> at byte <offset>". */
+int rw_response_read(const char *buf, size_t len, struct rw_response *out, char *err,
+                     size_t errlen);
 void rw_response_clear(struct rw_response *r);
 
 /* Field accessors on one item or error object: a borrowed string, or NULL when absent or not

@@ -124,6 +124,61 @@ static void test_rejects_table(void)
     }
 }
 
+/* Runware's own answers go through rw_response_read: JSON as RFC 8259 has it, whatever json-c
+ * would take; what is JSON reads exactly as rw_response_parse reads it. */
+static void test_read_strict(void)
+{
+    static const char *const refused[] = {
+        "{\"data\":[{\"taskUUID\":\"" U1 "\",\"cost\":NaN}]}",
+        "{\"data\":[{\"taskUUID\":\"" U1 "\",\"seed\":1.}]}",
+        "{\"data\":[]} /* comment */",
+        "{\"data\":[{\"taskUUID\":\"" U1 "\",\"imageUUID\":\"\xc0\xaf\"}]}",
+        "{\"data\":[{\"taskUUID\":\"" U1 "\",}]}",
+        "{'data':[]}",
+        "{\"errors\":[{\"code\":\"x\",\"message\":\"tab\there\"}]}",
+    };
+    char many[4096], *o = many;
+
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        struct rw_response r;
+        char err[256] = "";
+        int rc = rw_response_read(refused[i], strlen(refused[i]), &r, err, sizeof(err));
+
+        if (rc != -1 || strncmp(err, "not JSON: ", 10) != 0 || r.root != NULL) {
+            fprintf(stderr, "  refused %zu %s: rc %d err \"%s\"\n", i, refused[i], rc, err);
+            rwt_failed++;
+        }
+        rw_response_clear(&r);
+    }
+    /* 16 items (more than the callback reader lists) and an error: read; a NaN in the 12th item
+     * is refused all the same */
+    o += sprintf(o, "{\"data\":[");
+    for (int i = 0; i < 16; i++)
+        o += sprintf(o, "%s{\"taskType\":\"imageInference\",\"taskUUID\":\"%s\"}", i ? "," : "",
+                     i % 2 ? U1 : U2);
+    sprintf(o, "],\"errors\":[{\"code\":\"invalidSeed\",\"taskUUID\":\"" U2 "\"}]}");
+    {
+        struct rw_response r;
+        char err[256] = "";
+
+        RWT_CHECK_INT(rw_response_read(many, strlen(many), &r, err, sizeof(err)), 0);
+        RWT_CHECK_INT(r.nitems, 16);
+        RWT_CHECK_INT(r.nerrors, 1);
+        RWT_CHECK_STR(rw_item_task_uuid(r.items[1]), U1);
+        rw_response_clear(&r);
+        o = many;
+        for (int i = 0; i < 12; i++)
+            o = strstr(o + 1, "\"imageInference\"");
+        memcpy(o, "NaN             ", 16); /* the 12th item's taskType, same length */
+        RWT_CHECK_INT(rw_response_parse(many, strlen(many), &r, err, sizeof(err)), 0); /* json-c */
+        rw_response_clear(&r);
+        RWT_CHECK_INT(rw_response_read(many, strlen(many), &r, err, sizeof(err)), -1);
+        RWT_CHECK(strstr(err, "not JSON") != NULL);
+        RWT_CHECK_INT(strtol(strstr(err, "at byte ") + 8, NULL, 10), o - many);
+        rw_response_clear(&r);
+    }
+}
+
 /* One tokener for every body, the refused ones (a truncated body leaves it mid-value) between the
  * good ones: each parse starts afresh. */
 static void test_reused_tokener(void)
@@ -238,6 +293,7 @@ static void test_not_found_table(void)
 
 static const struct rwt_case cases[] = {
     {"not_found_table", test_not_found_table},
+    {"read_strict", test_read_strict},
     {"shapes_table", test_shapes_table},
     {"rejects_table", test_rejects_table},
     {"reused_tokener", test_reused_tokener},
