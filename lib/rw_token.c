@@ -18,7 +18,6 @@
 #include "rw_token.h"
 
 #include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,26 +139,37 @@ bool rw_token_check(const void *secret, size_t secretlen, const char *task_uuid,
     return ok;
 }
 
+/* Pieces copied rather than snprintf: formatting took about as long as making the token. */
 int rw_webhook_url(const char *public_url, const char *task_uuid, const char *token, char *out,
                    size_t outlen)
 {
-    size_t blen;
-    int n;
+    static const char seg[] = "/" RW_CALLBACK_SEGMENT "/", query[] = "?token=";
+    size_t blen, ulen, tlen, n;
+    char *p = out;
 
     if (public_url == NULL || task_uuid == NULL || token == NULL || out == NULL || outlen == 0)
         return -1;
     blen = strlen(public_url);
     while (blen > 0 && public_url[blen - 1] == '/')
         blen--;
-    if (blen > INT_MAX)
-        return -1;
-    n = snprintf(out, outlen, "%.*s/%s/%s?token=%s", (int)blen, public_url, RW_CALLBACK_SEGMENT,
-                 task_uuid, token);
-    if (n < 0 || (size_t)n >= outlen) {
+    ulen = strlen(task_uuid);
+    tlen = strlen(token);
+    n = blen + sizeof(seg) - 1 + ulen + sizeof(query) - 1 + tlen;
+    if (n >= outlen || n > INT_MAX) {
         out[0] = '\0';
         return -1;
     }
-    return n;
+    memcpy(p, public_url, blen);
+    p += blen;
+    memcpy(p, seg, sizeof(seg) - 1);
+    p += sizeof(seg) - 1;
+    memcpy(p, task_uuid, ulen);
+    p += ulen;
+    memcpy(p, query, sizeof(query) - 1);
+    p += sizeof(query) - 1;
+    memcpy(p, token, tlen);
+    p[tlen] = '\0';
+    return (int)n;
 }
 
 /* Finds the value of `token` in a query string ("a=1&token=...&b", ending at NUL or '#'); the
