@@ -350,11 +350,11 @@ static void handle_callback(struct cb_conn *k, const char *uuid, const char *tok
     char err[200];
     int calls;
 
-    if (!cb->secret->len) {
+    if (!cb->secret->key) {
         answer_outcome(k, RWD_CB_UNAVAILABLE, "starting");
         return;
     }
-    if (!rw_token_check(cb->secret->key, cb->secret->len, uuid, token)) {
+    if (!rw_token_verify(cb->secret->key, uuid, token)) {
         log_warnx("task %s: callback with a bad token refused", uuid);
         answer_outcome(k, RWD_CB_UNAUTHORIZED, "bad token");
         return;

@@ -177,7 +177,7 @@ static int prepare(struct job_ctx *c, struct rw_job *job, char **head)
     char token[RW_TOKEN_LEN + 1], url[2048];
     int rc = -1;
 
-    if (rw_token_make(c->in->secret->key, c->in->secret->len, c->uuid, token) < 0 ||
+    if (rw_token_sign(c->in->secret->key, c->uuid, token) < 0 ||
         rw_webhook_url(cfg->public_url, c->uuid, token, url, sizeof(url)) < 0 ||
         !(c->body = rw_job_body(job, c->raw, c->rawlen, url, &c->bodylen)))
         goto out;

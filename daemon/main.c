@@ -214,16 +214,29 @@ static int configure_http(struct rwd *d, const char *api_key)
     return rc;
 }
 
+/* The secret's bytes become the key tokens are made with; they are not kept. */
+static void set_secret(struct rwd *d, const char *secret, size_t len)
+{
+    if (!(d->secret.key = rw_token_key_new(secret, len)))
+        fatalx("cannot set up the webhook secret: out of memory");
+}
+
 static void load_secret_file(struct rwd *d)
 {
+    char *secret;
+    size_t len;
+
     if (!d->cfg.webhook_secret_file)
         return;
-    if (!(d->secret.key = read_trimmed(d->cfg.webhook_secret_file, &d->secret.len)))
+    if (!(secret = read_trimmed(d->cfg.webhook_secret_file, &len)))
         fatal("webhook_secret_file %s", d->cfg.webhook_secret_file);
     warn_if_readable("webhook_secret_file", d->cfg.webhook_secret_file);
-    if (d->secret.len < RW_SECRET_MIN)
+    if (len < RW_SECRET_MIN)
         fatalx("webhook_secret_file %s: a secret needs at least %d bytes",
                d->cfg.webhook_secret_file, RW_SECRET_MIN);
+    set_secret(d, secret, len);
+    explicit_bzero(secret, len);
+    free(secret);
 }
 
 /* redis_url without its password, which never reaches a log. */
@@ -268,11 +281,7 @@ static void on_secret(redisReply *reply, void *arg)
                   reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "no usable answer");
         return; /* the next reconnect tries again */
     }
-    if (!(d->secret.key = malloc(reply->len + 1)))
-        fatal("malloc");
-    memcpy(d->secret.key, reply->str, reply->len);
-    d->secret.key[reply->len] = '\0';
-    d->secret.len = reply->len;
+    set_secret(d, reply->str, reply->len);
     became_ready(d);
 }
 
@@ -284,7 +293,7 @@ static void on_cmd_ready(void *arg)
 
     if (d->stopping)
         return;
-    if (d->secret.len) {
+    if (d->secret.key) {
         became_ready(d);
         return;
     }
@@ -310,7 +319,7 @@ static void on_block_ready(void *arg)
 {
     struct rwd *d = arg;
 
-    if (d->secret.len && !d->stopping)
+    if (d->secret.key && !d->stopping)
         rwd_intake_start(d->intake);
 }
 
@@ -562,9 +571,7 @@ static void teardown(struct rwd *d)
     if (d->base)
         event_base_free(d->base);
     rw_schema_free(d->schema);
-    if (d->secret.key)
-        explicit_bzero(d->secret.key, d->secret.len);
-    free(d->secret.key);
+    rw_token_key_free(d->secret.key);
     rw_config_free(&d->cfg);
 }
 

@@ -36,11 +36,12 @@ static inline long rwd_backoff_ms(int attempt, long base_ms, long cap_ms)
     return ms - ms / 5 + random() % (2 * (ms / 5) + 1);
 }
 
-/* The webhook secret: loaded from webhook_secret_file or shared through Redis at start-up.
- * Never logged. len 0 until it is known. */
+struct rw_token_key;
+
+/* The webhook secret: loaded from webhook_secret_file or shared through Redis at start-up, once
+ * per process, and kept only as the key tokens are made with. Never logged. NULL until known. */
 struct rwd_secret {
-    char *key;
-    size_t len;
+    struct rw_token_key *key;
 };
 
 #endif

@@ -10,11 +10,28 @@
 #define RW_SECRET_MIN       16         /* bytes a webhook secret must have at least */
 #define RW_CALLBACK_SEGMENT "callback" /* the path is <public_url path>/callback/<taskUUID> */
 
-/* out receives RW_TOKEN_LEN hex digits and a NUL. Returns -1 if HMAC failed. */
-int rw_token_make(const void *secret, size_t secretlen, const char *task_uuid,
+/* A secret set up for tokens once: HMAC-SHA256's inner and outer hash states after the key
+ * block, so that a token costs two SHA-256 blocks and no allocation. As sensitive as the secret
+ * itself; cleansed when freed. Read-only once made: threads may share one. */
+struct rw_token_key;
+
+/* The secret is binary (secretlen bytes, NULs included). NULL when out of memory or when secret
+ * is NULL with secretlen > 0. */
+struct rw_token_key *rw_token_key_new(const void *secret, size_t secretlen);
+void rw_token_key_free(struct rw_token_key *key);
+
+/* out receives RW_TOKEN_LEN hex digits and a NUL (just a NUL on failure). Returns -1 when key or
+ * task_uuid is NULL or SHA-256 failed. */
+int rw_token_sign(const struct rw_token_key *key, const char *task_uuid,
                   char out[RW_TOKEN_LEN + 1]);
 
-/* Constant-time comparison of token (any string, possibly NULL) with the expected one. */
+/* Constant-time comparison of token (any string, possibly NULL) with task_uuid's own. */
+bool rw_token_verify(const struct rw_token_key *key, const char *task_uuid, const char *token);
+
+/* The same from the secret's bytes, setting the key up on every call: for tests and one-off
+ * tools, not for a hot path. */
+int rw_token_make(const void *secret, size_t secretlen, const char *task_uuid,
+                  char out[RW_TOKEN_LEN + 1]);
 bool rw_token_check(const void *secret, size_t secretlen, const char *task_uuid, const char *token);
 
 /* "<public_url>/callback/<uuid>?token=<hex>" (one slash between base and path whatever

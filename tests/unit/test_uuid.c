@@ -39,6 +39,42 @@ static void test_valid_table(void)
     RWT_CHECK(!rw_uuid_valid(NULL));
 }
 
+/* Every byte at every position: a dash where the form has one, a hex digit of either case
+ * elsewhere, nothing else; and every length short of 36, each string in a block of exactly its
+ * size so that a read past its NUL shows under ASan. */
+static void test_valid_every_shape(void)
+{
+    const char *good = "123e4567-e89b-12d3-a456-426614174000";
+    char s[RW_UUID_LEN + 2];
+
+    for (int i = 0; i < RW_UUID_LEN; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+        for (int c = 1; c < 256; c++) {
+            bool want =
+                dash ? c == '-'
+                     : (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+
+            memcpy(s, good, RW_UUID_LEN + 1);
+            s[i] = (char)c;
+            if (rw_uuid_valid(s) != want) {
+                fprintf(stderr, "  position %d byte 0x%02x\n", i, c);
+                rwt_failed++;
+            }
+        }
+    }
+    for (size_t len = 0; len <= RW_UUID_LEN + 1; len++) {
+        char *p = malloc(len + 1);
+
+        RWT_CHECK(p != NULL);
+        for (size_t j = 0; j < len; j++)
+            p[j] = j < RW_UUID_LEN ? good[j] : '0';
+        p[len] = '\0';
+        RWT_CHECK(rw_uuid_valid(p) == (len == RW_UUID_LEN));
+        free(p);
+    }
+}
+
 static void test_v4_form(void)
 {
     char u[RW_UUID_LEN + 1];
@@ -103,9 +139,8 @@ static void test_v4_fork(void)
 }
 
 static const struct rwt_case cases[] = {
-    {"valid_table", test_valid_table},
-    {"v4_form", test_v4_form},
-    {"v4_distinct", test_v4_distinct},
+    {"valid_table", test_valid_table}, {"valid_every_shape", test_valid_every_shape},
+    {"v4_form", test_v4_form},         {"v4_distinct", test_v4_distinct},
     {"v4_fork", test_v4_fork},
 };
 
