@@ -654,6 +654,24 @@ int rw_jv_from_json(struct rw_jdoc *doc, json_object *obj, const struct rw_jv **
     return RW_JV_OK;
 }
 
+const struct rw_jv *rw_jv_append(struct rw_jdoc *doc, const struct rw_jv *obj,
+                                 const struct rw_jmember *add, size_t n)
+{
+    struct rw_jv *v = rw_jalloc(doc, sizeof(*v));
+    struct rw_jmember *m = rw_jalloc(doc, (obj->n + n) * sizeof(*m));
+
+    if (!v || !m)
+        return NULL;
+    if (obj->n)
+        memcpy(m, obj->m, obj->n * sizeof(*m));
+    if (n)
+        memcpy(m + obj->n, add, n * sizeof(*m));
+    *v = *obj;
+    v->n = (uint32_t)(obj->n + n);
+    v->m = m;
+    return v;
+}
+
 json_object *rw_jv_to_json(const struct rw_jv *v)
 {
     json_object *o = NULL, *c;

@@ -92,6 +92,10 @@ int rw_jv_read(struct rw_jdoc *doc, const char *buf, size_t len, const struct rw
  * outlive the tree. RW_JV_OK or RW_JV_NOMEM. */
 int rw_jv_from_json(struct rw_jdoc *doc, json_object *obj, const struct rw_jv **root);
 
+/* obj (an object) with n members appended, in doc; obj stays as it was. NULL on ENOMEM. */
+const struct rw_jv *rw_jv_append(struct rw_jdoc *doc, const struct rw_jv *obj,
+                                 const struct rw_jmember *add, size_t n);
+
 /* json-c's tree of v, as json_tokener would have built it from v's text. NULL on ENOMEM (or
  * for null). */
 json_object *rw_jv_to_json(const struct rw_jv *v);
