@@ -536,15 +536,14 @@ fail:
 
 struct rw_job_reader {
     struct rw_jdoc *doc;
-    json_tokener *tok;
 };
 
 struct rw_job_reader *rw_job_reader_new(void)
 {
     struct rw_job_reader *rd = calloc(1, sizeof(*rd));
 
-    if (rd && (!(rd->doc = rw_jdoc_new()) || !(rd->tok = rw_job_tokener_new()))) {
-        rw_job_reader_free(rd);
+    if (rd && !(rd->doc = rw_jdoc_new())) {
+        free(rd);
         rd = NULL;
     }
     return rd;
@@ -555,8 +554,6 @@ void rw_job_reader_free(struct rw_job_reader *rd)
     if (!rd)
         return;
     rw_jdoc_free(rd->doc);
-    if (rd->tok)
-        json_tokener_free(rd->tok);
     free(rd);
 }
 
@@ -579,9 +576,11 @@ int rw_job_read(struct rw_job_reader *rd, const char *buf, size_t len,
     size_t nadd = 0;
     int r = rw_jv_read(rd->doc, buf, len, &root);
 
-    /* what rw_jv does not take, json-c reads (or says why not), as it always did */
+    /* What rw_jv does not take, json-c reads (or says why not), as it always did; with a
+     * tokener of its own: json-c 0.16's keeps a pending "\ud800" across json_tokener_reset, so a
+     * payload refused right after one would change the next one's first \u escape. */
     if (r == RW_JV_REFUSED)
-        return rw_job_parse_with(rd->tok, buf, len, schema, job, errors);
+        return rw_job_parse_with(NULL, buf, len, schema, job, errors);
     if ((errs = rw_job_start(job, errors)) == NULL || r != RW_JV_OK)
         goto fail;
     if (rw_job_check(root, job, &f, errs) != 0)

@@ -43,7 +43,10 @@ int rw_job_parse(const char *buf, size_t len, const struct rw_schema *schema, st
                  json_object **errors);
 
 /* rw_job_parse with a tokener of the caller's (from rw_job_tokener_new), reused job after job
- * to save its allocation; tok NULL: one of its own. */
+ * to save its allocation; tok NULL: one of its own. Beware: json-c 0.16's tokener keeps a
+ * pending "\ud800" across json_tokener_reset: after a payload refused right after one (a bad or
+ * cut \u escape, a bad UTF-8 byte), the next payload's first \u escape gains a U+FFFD
+ * (rw_job_read does not reuse one). */
 int rw_job_parse_with(json_tokener *tok, const char *buf, size_t len,
                       const struct rw_schema *schema, struct rw_job *job, json_object **errors);
 
@@ -51,8 +54,7 @@ int rw_job_parse_with(json_tokener *tok, const char *buf, size_t len,
  * with json_tokener_free. */
 json_tokener *rw_job_tokener_new(void);
 
-/* The intake's reader, reused job after job: rw_jv's arena and, for what it leaves to json-c,
- * a tokener. NULL on ENOMEM. */
+/* The intake's reader, reused job after job: rw_jv's arena. NULL on ENOMEM. */
 struct rw_job_reader;
 struct rw_job_reader *rw_job_reader_new(void);
 void rw_job_reader_free(struct rw_job_reader *rd);

@@ -437,8 +437,8 @@ static int rw_jrepeated(struct rw_jdoc *doc, const struct rw_jslot *m, size_t n)
 static int rw_jclose(struct rw_jreader *r, const struct rw_jframe *f, struct rw_jv *v)
 {
     struct rw_jdoc *doc = r->doc;
-    const struct rw_jslot *e = doc->stack + f->base;
     size_t n = doc->nstack - f->base;
+    const struct rw_jslot *e = n ? doc->stack + f->base : NULL;
     int rep;
 
     v->f = RW_JV_SPAN;

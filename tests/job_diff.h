@@ -3,6 +3,7 @@
 #ifndef RW_JOB_DIFF_H
 #define RW_JOB_DIFF_H
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,6 +89,16 @@ static const char *rw_job_diff(struct rw_job_reader *rd, const struct rw_schema 
              !rw_diff_json_same(ba = rw_diff_body(&a, buf, len), bb = rw_diff_body(&b, buf, len)))
         why = "body";
 out:
+    if (why != NULL && ra != -2 && rb != -2)
+        fprintf(stderr,
+                "rw_job_parse: %d %s task %s meta %s uuid %s\n"
+                "rw_job_read:  %d %s task %s meta %s uuid %s\n",
+                ra, ea ? json_object_to_json_string_ext(ea, RW_DIFF_FLAGS) : "-",
+                a.task ? json_object_to_json_string_ext(a.task, RW_DIFF_FLAGS) : "-",
+                a.meta ? json_object_to_json_string_ext(a.meta, RW_DIFF_FLAGS) : "-", a.task_uuid,
+                rb, eb ? json_object_to_json_string_ext(eb, RW_DIFF_FLAGS) : "-",
+                b.task ? json_object_to_json_string_ext(b.task, RW_DIFF_FLAGS) : "-",
+                b.meta ? json_object_to_json_string_ext(b.meta, RW_DIFF_FLAGS) : "-", b.task_uuid);
     json_object_put(ea);
     json_object_put(eb);
     json_object_put(ba);

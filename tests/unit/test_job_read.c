@@ -144,6 +144,28 @@ static void test_depth(void)
     }
 }
 
+/* A payload refused right after "\ud800" (its next \u escape bad or cut, a bad UTF-8 byte) must
+ * not change the next one that json-c reads: json-c's tokener keeps the half pair across
+ * json_tokener_reset (fuzz_job_read found it). */
+static void test_cut_surrogate(void)
+{
+    static const char *const t[] = {
+        "{\"positivePrompt\":\"\\ud800\\uzz\"}",
+        "{\"positivePrompt\":\"\\u0a0a a\tb\",\"width\":1024,\"height\":1024}",
+        "{\"positivePrompt\":\"\\ud800\\u",
+        "{\"positivePrompt\":\"x\",\"width\":1024,\"height\":1024,\"\\u0a0a\x01\":1}",
+        "{\"positivePrompt\":\"\\ud800\xff\"}",
+        "{\"positivePrompt\":\"\\u0a0a a\tb\",\"width\":1024,\"height\":1024}",
+    };
+
+    if (setup() != 0) {
+        rwt_failed++;
+        return;
+    }
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+        same(t[i], strlen(t[i]), "after a cut surrogate");
+}
+
 /* Every input of the job and validate fuzz corpora. */
 static void test_corpora(void)
 {
@@ -198,10 +220,8 @@ static void test_cleanup(void)
 }
 
 static const struct rwt_case cases[] = {
-    {"edges", test_edges},
-    {"depth", test_depth},
-    {"corpora", test_corpora},
-    {"cleanup", test_cleanup},
+    {"edges", test_edges},     {"depth", test_depth},     {"cut_surrogate", test_cut_surrogate},
+    {"corpora", test_corpora}, {"cleanup", test_cleanup},
 };
 
 RWT_MAIN(cases)
