@@ -2,6 +2,7 @@
 #include "rw_job.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -298,12 +299,47 @@ static const char *rw_result_list_problem(const struct rw_jv *v)
     return NULL;
 }
 
+/* The task's members the structural checks look at, NULL when absent. */
+struct rw_task_fields {
+    const struct rw_jv *prompt, *type, *model, *uuid, *nres, *hook, *delivery;
+};
+
 /* What the structural checks found, in the tree they ran on. */
 struct rw_job_found {
     const struct rw_jv *task; /* the task object, NULL when there is none */
     const struct rw_jv *meta; /* the envelope's meta, NULL when it has none */
     bool envelope;
+    struct rw_task_fields tf;
 };
+
+/* Finds them all in one pass over the task's members (names are never repeated in a tree). */
+static void rw_task_fields(const struct rw_jv *task, struct rw_task_fields *tf)
+{
+    static const struct {
+        const char *name;
+        size_t len, at;
+    } want[] = {
+        {"positivePrompt", 14, offsetof(struct rw_task_fields, prompt)},
+        {"taskType", 8, offsetof(struct rw_task_fields, type)},
+        {"model", 5, offsetof(struct rw_task_fields, model)},
+        {"taskUUID", 8, offsetof(struct rw_task_fields, uuid)},
+        {"numberResults", 13, offsetof(struct rw_task_fields, nres)},
+        {"webhookURL", 10, offsetof(struct rw_task_fields, hook)},
+        {"deliveryMethod", 14, offsetof(struct rw_task_fields, delivery)},
+    };
+
+    memset(tf, 0, sizeof(*tf));
+    for (uint32_t k = 0; k < task->n; k++) {
+        const struct rw_jmember *m = &task->m[k];
+
+        for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+            if (m->klen == want[i].len && memcmp(m->key, want[i].name, m->klen) == 0) {
+                *(const struct rw_jv **)((char *)tf + want[i].at) = &m->v;
+                break;
+            }
+        }
+    }
+}
 
 /* Checks the envelope's keys: takes a valid resultList into job, the task object and meta into
  * f. Returns -1 on ENOMEM. */
@@ -346,15 +382,15 @@ static int rw_job_envelope(const struct rw_jv *root, struct rw_job *job, struct 
     return 0;
 }
 
-/* The structural checks of one task; each problem found is appended to errs. A valid taskUUID
- * goes to job->task_uuid (*uuid set), a valid numberResults to job->number_results. Returns -1
- * on ENOMEM. */
-static int rw_job_check_task(const struct rw_jv *task, json_object *errs, struct rw_job *job,
+/* The structural checks of one task (its fields in tf); each problem found is appended to errs. A
+ * valid taskUUID goes to job->task_uuid (*uuid set), a valid numberResults to job->number_results.
+ * Returns -1 on ENOMEM. */
+static int rw_job_check_task(const struct rw_task_fields *tf, json_object *errs, struct rw_job *job,
                              bool *uuid)
 {
     const struct rw_jv *v;
 
-    if ((v = rw_jv_get(task, "positivePrompt")) == NULL) {
+    if ((v = tf->prompt) == NULL) {
         if (rw_errors_add(errs, RW_E_MISSING_PARAMETER, "positivePrompt",
                           "positivePrompt is required") == NULL)
             return -1;
@@ -363,17 +399,17 @@ static int rw_job_check_task(const struct rw_jv *task, json_object *errs, struct
                           "positivePrompt must be a string, got %s", rw_jv_kind(v)) == NULL)
             return -1;
     }
-    if ((v = rw_jv_get(task, "taskType")) != NULL && !rw_jv_str_is(v, RW_TASK_TYPE)) {
+    if ((v = tf->type) != NULL && !rw_jv_str_is(v, RW_TASK_TYPE)) {
         if (rw_errors_add(errs, RW_E_INVALID_PARAMETER, "taskType",
                           "taskType must be \"%s\" (or absent)", RW_TASK_TYPE) == NULL)
             return -1;
     }
-    if ((v = rw_jv_get(task, "model")) != NULL && v->type != RW_JV_STRING) {
+    if ((v = tf->model) != NULL && v->type != RW_JV_STRING) {
         if (rw_errors_add(errs, RW_E_INVALID_PARAMETER, "model", "model must be a string, got %s",
                           rw_jv_kind(v)) == NULL)
             return -1;
     }
-    if ((v = rw_jv_get(task, "taskUUID")) != NULL) {
+    if ((v = tf->uuid) != NULL) {
         char id[RW_UUID_LEN + 1] = "";
 
         if (v->type == RW_JV_STRING && v->n == RW_UUID_LEN)
@@ -387,7 +423,7 @@ static int rw_job_check_task(const struct rw_jv *task, json_object *errs, struct
             return -1;
         }
     }
-    if ((v = rw_jv_get(task, "numberResults")) != NULL) {
+    if ((v = tf->nres) != NULL) {
         /* as json_object_get_int64 reads it: saturated */
         int64_t n = v->type != RW_JV_INT ? 0 : v->f & RW_JV_U64 ? INT64_MAX : v->i;
 
@@ -403,13 +439,13 @@ static int rw_job_check_task(const struct rw_jv *task, json_object *errs, struct
             job->number_results = (int)n;
         }
     }
-    if (rw_jv_get(task, "webhookURL") != NULL) {
+    if (tf->hook != NULL) {
         if (rw_errors_add(errs, RW_E_UNSUPPORTED, "webhookURL",
                           "runwared sets webhookURL itself; results arrive on your resultList") ==
             NULL)
             return -1;
     }
-    if ((v = rw_jv_get(task, "deliveryMethod")) != NULL && !rw_jv_str_is(v, "async")) {
+    if ((v = tf->delivery) != NULL && !rw_jv_str_is(v, "async")) {
         if (rw_errors_add(errs, RW_E_UNSUPPORTED, "deliveryMethod",
                           "runwared delivers results asynchronously; deliveryMethod must be "
                           "\"async\" or absent") == NULL)
@@ -438,8 +474,11 @@ static int rw_job_check(const struct rw_jv *root, struct rw_job *job, struct rw_
     } else if (root != NULL) {
         f->task = root;
     }
-    if (f->task != NULL && rw_job_check_task(f->task, errs, job, &uuid) != 0)
-        return -1;
+    if (f->task != NULL) {
+        rw_task_fields(f->task, &f->tf);
+        if (rw_job_check_task(&f->tf, errs, job, &uuid) != 0)
+            return -1;
+    }
     if (!uuid && rw_uuid_v4(job->task_uuid) != 0)
         return -1;
     return 0;
@@ -589,19 +628,19 @@ int rw_job_read(struct rw_job_reader *rd, const char *buf, size_t len,
     if (json_object_array_length(errs) > 0)
         goto refused;
     /* the fields runwared adds, as rw_job_body writes them */
-    if (rw_jv_get(task, "taskType") == NULL) {
+    if (f.tf.type == NULL) {
         add[nadd++] = (struct rw_jmember){"taskType", 8, 0, {.type = RW_JV_STRING}};
         add[nadd - 1].v.s = RW_TASK_TYPE;
         add[nadd - 1].v.n = sizeof(RW_TASK_TYPE) - 1;
         job->filled |= RW_JOB_FILLED_TYPE;
     }
-    if (rw_jv_get(task, "model") == NULL) {
+    if (f.tf.model == NULL) {
         add[nadd++] = (struct rw_jmember){"model", 5, 0, {.type = RW_JV_STRING}};
         add[nadd - 1].v.s = RW_MODEL_AIR;
         add[nadd - 1].v.n = sizeof(RW_MODEL_AIR) - 1;
         job->filled |= RW_JOB_FILLED_MODEL;
     }
-    if (rw_jv_get(task, "taskUUID") == NULL) {
+    if (f.tf.uuid == NULL) {
         add[nadd++] = (struct rw_jmember){"taskUUID", 8, 0, {.type = RW_JV_STRING}};
         add[nadd - 1].v.s = job->task_uuid;
         add[nadd - 1].v.n = RW_UUID_LEN;
@@ -609,7 +648,7 @@ int rw_job_read(struct rw_job_reader *rd, const char *buf, size_t len,
     }
     for (size_t k = 0; k < nadd; k++)
         add[k].hash = rw_jv_hash(add[k].key, add[k].klen);
-    job->delivery = rw_jv_get(task, "deliveryMethod") != NULL;
+    job->delivery = f.tf.delivery != NULL;
     if (schema != NULL) {
         int n;
 

@@ -738,12 +738,14 @@ fail:
 const struct rw_jv *rw_jv_get(const struct rw_jv *obj, const char *key)
 {
     size_t klen;
+    uint32_t h;
 
     if (!obj || obj->type != RW_JV_OBJECT)
         return NULL;
     klen = strlen(key);
+    h = rw_jv_hash(key, klen);
     for (uint32_t k = 0; k < obj->n; k++)
-        if (obj->m[k].klen == klen && memcmp(obj->m[k].key, key, klen) == 0)
+        if (obj->m[k].hash == h && obj->m[k].klen == klen && memcmp(obj->m[k].key, key, klen) == 0)
             return &obj->m[k].v;
     return NULL;
 }
