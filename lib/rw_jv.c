@@ -344,6 +344,8 @@ static int rw_jnumber(struct rw_jreader *r, struct rw_jv *v)
     }
     r->p = p;
     if (!is_int) {
+        if (p - start >= RW_JV_DOUBLE_MAX)
+            return -1; /* json-c reads it (rw_jv_double needs no allocation) */
         v->type = RW_JV_DOUBLE;
         v->s = (const char *)start;
         v->n = (uint32_t)(p - start);
@@ -684,16 +686,12 @@ json_object *rw_jv_to_json(const struct rw_jv *v)
     case RW_JV_INT:
         return v->f & RW_JV_U64 ? json_object_new_uint64(v->u) : json_object_new_int64(v->i);
     case RW_JV_DOUBLE: {
-        char small[64], *text = v->n < sizeof(small) ? small : malloc(v->n + 1);
+        char text[RW_JV_DOUBLE_MAX];
+        size_t n = v->n < sizeof(text) ? v->n : sizeof(text) - 1; /* (json-c's own texts) */
 
-        if (!text)
-            return NULL;
-        memcpy(text, v->s, v->n);
-        text[v->n] = '\0';
-        o = json_object_new_double_s(rw_jv_double(v), text);
-        if (text != small)
-            free(text);
-        return o;
+        memcpy(text, v->s, n);
+        text[n] = '\0';
+        return json_object_new_double_s(rw_jv_double(v), text);
     }
     case RW_JV_STRING:
         return json_object_new_string_len(v->s, (int)v->n);
@@ -759,22 +757,17 @@ bool rw_jv_str_is(const struct rw_jv *v, const char *want)
 
 double rw_jv_double(const struct rw_jv *v)
 {
-    char small[64], *text;
-    double d;
+    char text[RW_JV_DOUBLE_MAX];
+    size_t n = v->n < sizeof(text) ? v->n : sizeof(text) - 1; /* (read by rw_jv: shorter) */
 
     if (v->type == RW_JV_INT)
         return v->f & RW_JV_U64 ? (double)v->u : (double)v->i;
     if (v->f & RW_JV_D)
         return v->d;
-    /* the text is not NUL-terminated where it lies */
-    if (!(text = v->n < sizeof(small) ? small : malloc(v->n + 1)))
-        return NAN;
-    memcpy(text, v->s, v->n);
-    text[v->n] = '\0';
-    d = strtod(text, NULL);
-    if (text != small)
-        free(text);
-    return d;
+    /* not NUL-terminated where it lies */
+    memcpy(text, v->s, n);
+    text[n] = '\0';
+    return strtod(text, NULL);
 }
 
 const char *rw_jv_num_text(const struct rw_jv *v, char *buf, size_t *len)
@@ -870,16 +863,16 @@ bool rw_jv_equal_json(const struct rw_jv *a, json_object *b)
             return false;
         for (uint32_t k = 0; k < a->n; k++) {
             const struct rw_jmember *m = &a->m[k];
-            char small[128], *key = m->klen < sizeof(small) ? small : malloc(m->klen + 1);
-            int found;
+            bool found = false;
 
-            if (!key)
-                return false;
-            memcpy(key, m->key, m->klen);
-            key[m->klen] = '\0';
-            found = json_object_object_get_ex(b, key, &bv);
-            if (key != small)
-                free(key);
+            json_object_object_foreach(b, key, val)
+            {
+                if (strlen(key) == m->klen && memcmp(key, m->key, m->klen) == 0) {
+                    found = true;
+                    bv = val;
+                    break;
+                }
+            }
             if (!found || !rw_jv_equal_json(&m->v, bv))
                 return false;
         }

@@ -92,11 +92,14 @@ enum {
     RW_JV_NOMEM = -2,
 };
 
+#define RW_JV_DOUBLE_MAX 64 /* a number with a fraction or exponent is shorter than this */
+
 /* Reads exactly len bytes (need not be NUL-terminated; at most INT_MAX) into *root, which points
  * into doc and buf. Takes strict RFC 8259 JSON: UTF-8 (RFC 3629), at most RW_JV_MAX_DEPTH
  * levels, whitespace around. RW_JV_REFUSED for anything else, and for what JSON allows but
  * json-c reads its own way: a key repeated in an object, "\u0000", an unpaired surrogate
- * escape (the caller can ask json-c). */
+ * escape; and for a non-integer number of RW_JV_DOUBLE_MAX bytes or more (so that
+ * rw_jv_double never allocates). The caller can ask json-c. */
 int rw_jv_read(struct rw_jdoc *doc, const char *buf, size_t len, const struct rw_jv **root);
 
 /* Converts json-c's tree (NULL: null) into *root, in doc; strings point into obj, which must
