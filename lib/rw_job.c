@@ -605,6 +605,18 @@ static int rw_job_tree(const struct rw_jv *v, json_object **out)
     return *out == NULL && v->type != RW_JV_NULL ? -1 : 0;
 }
 
+/* A string member runwared adds to a task (key and value outlive the tree). */
+static struct rw_jmember rw_job_added(const char *key, const char *value)
+{
+    struct rw_jmember m = {.key = key, .klen = (uint32_t)strlen(key)};
+
+    m.hash = rw_jv_hash(key, m.klen);
+    m.v.type = RW_JV_STRING;
+    m.v.s = value;
+    m.v.n = (uint32_t)strlen(value);
+    return m;
+}
+
 int rw_job_read(struct rw_job_reader *rd, const char *buf, size_t len,
                 const struct rw_schema *schema, struct rw_job *job, json_object **errors)
 {
@@ -629,25 +641,17 @@ int rw_job_read(struct rw_job_reader *rd, const char *buf, size_t len,
         goto refused;
     /* the fields runwared adds, as rw_job_body writes them */
     if (f.tf.type == NULL) {
-        add[nadd++] = (struct rw_jmember){"taskType", 8, 0, {.type = RW_JV_STRING}};
-        add[nadd - 1].v.s = RW_TASK_TYPE;
-        add[nadd - 1].v.n = sizeof(RW_TASK_TYPE) - 1;
+        add[nadd++] = rw_job_added("taskType", RW_TASK_TYPE);
         job->filled |= RW_JOB_FILLED_TYPE;
     }
     if (f.tf.model == NULL) {
-        add[nadd++] = (struct rw_jmember){"model", 5, 0, {.type = RW_JV_STRING}};
-        add[nadd - 1].v.s = RW_MODEL_AIR;
-        add[nadd - 1].v.n = sizeof(RW_MODEL_AIR) - 1;
+        add[nadd++] = rw_job_added("model", RW_MODEL_AIR);
         job->filled |= RW_JOB_FILLED_MODEL;
     }
     if (f.tf.uuid == NULL) {
-        add[nadd++] = (struct rw_jmember){"taskUUID", 8, 0, {.type = RW_JV_STRING}};
-        add[nadd - 1].v.s = job->task_uuid;
-        add[nadd - 1].v.n = RW_UUID_LEN;
+        add[nadd++] = rw_job_added("taskUUID", job->task_uuid);
         job->filled |= RW_JOB_FILLED_UUID;
     }
-    for (size_t k = 0; k < nadd; k++)
-        add[k].hash = rw_jv_hash(add[k].key, add[k].klen);
     job->delivery = f.tf.delivery != NULL;
     if (schema != NULL) {
         int n;
