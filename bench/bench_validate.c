@@ -1,11 +1,13 @@
 /* Validation cost per job: a typical 1 KiB task, one using every feature, one full of mistakes;
- * schema validation alone and the whole intake path (rw_job_parse: JSON parse + checks). */
+ * schema validation alone, and the whole path from the text: rw_job_parse (json-c's tree, as
+ * runwarectl validates) and rw_job_read (rw_jv's, as the intake reads every job). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "rw_job.h"
+#include "rw_jv.h"
 #include "rw_schema.h"
 
 #define ROUNDS 7
@@ -82,19 +84,22 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* One run: mode 0 rw_schema_validate on the parsed task, 1 rw_job_parse of the text (JSON parse,
- * structural checks, schema). Returns the number of errors. */
-static int run_once(const struct rw_schema *s, json_object *task, const char *text, int mode)
+static struct rw_job_reader *reader;
+
+/* One run: mode 0 rw_schema_validate_jv on the task read once, 1 rw_job_parse of the text (JSON
+ * parse, structural checks, schema), 2 rw_job_read of the text. Returns the number of errors. */
+static int run_once(const struct rw_schema *s, const struct rw_jv *task, const char *text, int mode)
 {
     json_object *errs = NULL;
-    int n;
+    struct rw_job job;
+    int n, rc;
 
     if (mode == 0) {
         errs = json_object_new_array();
-        n = rw_schema_validate(s, task, errs);
+        n = rw_schema_validate_jv(s, task, errs);
     } else {
-        struct rw_job job;
-        int rc = rw_job_parse(text, strlen(text), s, &job, &errs);
+        rc = mode == 1 ? rw_job_parse(text, strlen(text), s, &job, &errs)
+                       : rw_job_read(reader, text, strlen(text), s, &job, &errs);
         n = rc == 0 ? 0 : errs ? (int)json_object_array_length(errs) : -1;
         rw_job_clear(&job);
     }
@@ -106,11 +111,14 @@ static int run_once(const struct rw_schema *s, json_object *task, const char *te
 static int measure(const struct rw_schema *s, const char *text, int mode, double round_ms,
                    double *best, double *median, int *nerr)
 {
-    json_object *task = json_tokener_parse(text);
+    struct rw_jdoc *doc = rw_jdoc_new();
+    const struct rw_jv *task = NULL;
     double r[ROUNDS];
 
-    if (!task)
+    if (!doc || rw_jv_read(doc, text, strlen(text), &task) != RW_JV_OK) {
+        rw_jdoc_free(doc);
         return -1;
+    }
     for (int round = -1; round < ROUNDS; round++) { /* round -1 warms up */
         double t0 = now_ns(), t;
         long runs = 0;
@@ -124,7 +132,7 @@ static int measure(const struct rw_schema *s, const char *text, int mode, double
     qsort(r, ROUNDS, sizeof(r[0]), cmp_double);
     *best = r[0];
     *median = r[ROUNDS / 2];
-    json_object_put(task);
+    rw_jdoc_free(doc);
     return 0;
 }
 
@@ -140,6 +148,10 @@ int main(int argc, char **argv)
     struct rw_schema *s = rw_schema_load(spec, err, sizeof(err));
 
     load_ms = (now_ns() - t0) / 1e6;
+    if (!(reader = rw_job_reader_new())) {
+        fprintf(stderr, "bench_validate: out of memory\n");
+        return 2;
+    }
     if (!s || round_ms <= 0) {
         fprintf(stderr, "bench_validate: %s\n",
                 s ? "usage: bench_validate [SPEC [ROUND_MS]]" : err);
@@ -148,26 +160,31 @@ int main(int argc, char **argv)
     printf("spec %s compiled in %.2f ms; figures: ns per job, best and median of %d rounds of "
            "%.0f ms\n",
            spec, load_ms, ROUNDS, round_ms);
-    printf("%-8s %6s %7s | %-28s | %-28s\n", "job", "bytes", "errors",
-           "rw_schema_validate ns (best/med)", "rw_job_parse ns (best/med)");
+    printf("%-8s %6s %7s | %-28s | %-28s | %-28s\n", "job", "bytes", "errors",
+           "rw_schema_validate ns (best/med)", "rw_job_parse ns (best/med)",
+           "rw_job_read ns (best/med)");
     for (size_t j = 0; j < sizeof(jobs) / sizeof(jobs[0]); j++) {
-        double vb, vm, pb, pm;
-        int e1 = 0, e2 = 0;
+        double vb, vm, pb, pm, rb, rm;
+        int e1 = 0, e2 = 0, e3 = 0;
         if (measure(s, jobs[j].text, 0, round_ms, &vb, &vm, &e1) < 0 ||
-            measure(s, jobs[j].text, 1, round_ms, &pb, &pm, &e2) < 0) {
+            measure(s, jobs[j].text, 1, round_ms, &pb, &pm, &e2) < 0 ||
+            measure(s, jobs[j].text, 2, round_ms, &rb, &rm, &e3) < 0) {
             fprintf(stderr, "bench_validate: %s: bad job text\n", jobs[j].name);
             rw_schema_free(s);
             return 2;
         }
-        printf("%-8s %6zu %7d | %8.0f / %8.0f (%7.0f/s) | %8.0f / %8.0f (%7.0f/s)\n", jobs[j].name,
-               strlen(jobs[j].text), e1, vb, vm, 1e9 / vm, pb, pm, 1e9 / pm);
-        if ((j < 2 && (e1 != 0 || e2 != 0)) || (j == 2 && e1 == 0)) {
-            fprintf(stderr, "bench_validate: %s: unexpected verdict (%d, %d errors)\n",
-                    jobs[j].name, e1, e2);
+        printf("%-8s %6zu %7d | %8.0f / %8.0f (%7.0f/s) | %8.0f / %8.0f (%7.0f/s) | %8.0f / %8.0f "
+               "(%7.0f/s)\n",
+               jobs[j].name, strlen(jobs[j].text), e1, vb, vm, 1e9 / vm, pb, pm, 1e9 / pm, rb, rm,
+               1e9 / rm);
+        if ((j < 2 && (e1 != 0 || e2 != 0 || e3 != 0)) || (j == 2 && e1 == 0) || e2 != e3) {
+            fprintf(stderr, "bench_validate: %s: unexpected verdict (%d, %d, %d errors)\n",
+                    jobs[j].name, e1, e2, e3);
             rw_schema_free(s);
             return 1;
         }
     }
     rw_schema_free(s);
+    rw_job_reader_free(reader);
     return 0;
 }

@@ -32,9 +32,9 @@ struct rwd_intake {
     const struct rwd_secret *secret;
     struct event *retry_ev;
     struct event *heartbeat_ev;
-    json_tokener *tok; /* parses every job, one after the other */
-    bool recovered;    /* leftovers (of a previous run, or of a lost connection) taken up again */
-    bool taking;       /* a recover, take or wait is outstanding */
+    struct rw_job_reader *reader; /* reads every job, one after the other */
+    bool recovered; /* leftovers (of a previous run, or of a lost connection) taken up again */
+    bool taking;    /* a recover, take or wait is outstanding */
     bool stopped;
     bool at_bound; /* max_inflight tasks registered and not completed: waiting for results */
     size_t busy;   /* jobs being registered or refused */
@@ -47,7 +47,8 @@ struct job_ctx {
     size_t rawlen;
     char uuid[RW_UUID_LEN + 1];
     char *list;
-    json_object *meta;
+    json_object *meta; /* NULL for an accepted job: its bytes are at raw + meta_at */
+    size_t meta_at, meta_len;
     int64_t taken_ms;
     char *body; /* the task as submitted */
     size_t bodylen;
@@ -95,6 +96,17 @@ static void on_rejected(redisReply *reply, void *arg)
     job_done(c);
 }
 
+/* An accepted job refused after all (its taskUUID in flight, its resultList not a list): its
+ * meta as a tree, from its bytes, for the record. -1 on ENOMEM. */
+static int meta_tree(struct job_ctx *c)
+{
+    const char *m = c->raw + c->meta_at;
+
+    if (c->meta || !c->meta_len || (c->meta_len == 4 && memcmp(m, "null", 4) == 0))
+        return 0;
+    return (c->meta = rw_job_meta_tree(m, c->meta_len)) ? 0 : -1;
+}
+
 /* Writes the error record of a job that will not be submitted. with_payload: the raw job is
  * kept in the record (it was not a JSON object). dead: the raw job also goes to the dead-letter
  * list. list NULL: the default results list. */
@@ -104,7 +116,7 @@ static void reject(struct job_ctx *c, json_object *errors, bool with_payload, bo
     json_object *first, *code = NULL, *param = NULL;
     char *rec;
 
-    if (!errors) { /* ENOMEM making them */
+    if (!errors || meta_tree(c) < 0) { /* ENOMEM */
         on_rejected(NULL, c);
         return;
     }
@@ -224,7 +236,7 @@ static void handle_job(struct rwd_intake *in, const char *raw, size_t len)
         json_object_put(errors);
         return;
     }
-    rc = rw_job_parse_with(in->tok, c->raw, len, in->schema, &job, &errors);
+    rc = rw_job_read(in->reader, c->raw, len, in->schema, &job, &errors);
     if (rc == -2) {
         in->busy--;
         goto nomem;
@@ -232,6 +244,8 @@ static void handle_job(struct rwd_intake *in, const char *raw, size_t len)
     memcpy(c->uuid, job.task_uuid, sizeof(c->uuid));
     c->meta = job.meta;
     job.meta = NULL;
+    c->meta_at = job.meta_at;
+    c->meta_len = job.meta_len;
     c->list = job.result_list;
     job.result_list = NULL;
     c->number_results = job.number_results;
@@ -503,7 +517,7 @@ struct rwd_intake *rwd_intake_new(const struct rw_config *cfg, struct rwd_store 
     in->sub = sub;
     in->schema = schema;
     in->secret = secret;
-    if (!(in->tok = rw_job_tokener_new()) || !(in->retry_ev = evtimer_new(base, on_retry, in)) ||
+    if (!(in->reader = rw_job_reader_new()) || !(in->retry_ev = evtimer_new(base, on_retry, in)) ||
         !(in->heartbeat_ev = event_new(base, -1, EV_PERSIST, on_heartbeat_tick, in)) ||
         event_add(in->heartbeat_ev, &beat) != 0) {
         rwd_intake_free(in);
@@ -520,7 +534,6 @@ void rwd_intake_free(struct rwd_intake *in)
         event_free(in->retry_ev);
     if (in->heartbeat_ev)
         event_free(in->heartbeat_ev);
-    if (in->tok)
-        json_tokener_free(in->tok);
+    rw_job_reader_free(in->reader);
     free(in);
 }

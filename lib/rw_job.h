@@ -2,6 +2,7 @@
 #ifndef RW_JOB_H
 #define RW_JOB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <json-c/json.h>
 #include "rw_uuid.h"
@@ -24,6 +25,7 @@ struct rw_job {
      * their bytes can be used as they came: len 0 when not known (a refused job, no meta, or a
      * payload with a repeated key, whose bytes json-c's tree does not match). */
     size_t task_at, task_len, meta_at, meta_len;
+    bool delivery; /* rw_job_read: the task has a deliveryMethod (then "async") */
 };
 
 #define RW_JOB_FILLED_TYPE  1u /* taskType */
@@ -41,13 +43,34 @@ int rw_job_parse(const char *buf, size_t len, const struct rw_schema *schema, st
                  json_object **errors);
 
 /* rw_job_parse with a tokener of the caller's (from rw_job_tokener_new), reused job after job
- * to save its allocation; tok NULL: one of its own. */
+ * to save its allocation; tok NULL: one of its own. Beware: json-c 0.16's tokener keeps a
+ * pending "\ud800" across json_tokener_reset: after a payload refused right after one (a bad or
+ * cut \u escape, a bad UTF-8 byte), the next payload's first \u escape gains a U+FFFD
+ * (rw_job_read does not reuse one). */
 int rw_job_parse_with(json_tokener *tok, const char *buf, size_t len,
                       const struct rw_schema *schema, struct rw_job *job, json_object **errors);
 
 /* A tokener set up as rw_job_parse needs it (depth, strictness, UTF-8). NULL on ENOMEM; free
  * with json_tokener_free. */
 json_tokener *rw_job_tokener_new(void);
+
+/* The intake's reader, reused job after job: rw_jv's arena. NULL on ENOMEM. */
+struct rw_job_reader;
+struct rw_job_reader *rw_job_reader_new(void);
+void rw_job_reader_free(struct rw_job_reader *rd);
+
+/* rw_job_parse, deciding and reporting the same, without json-c's tree for an accepted job:
+ * the payload is read with rw_jv and the task checked and validated on that tree
+ * (rw_schema_validate_jv). An accepted job then has task and meta NULL, its bytes at task_at,
+ * task_len (and meta_at, meta_len when the envelope had meta), delivery set. A refused job has
+ * task and meta as rw_job_parse gives them. What rw_jv does not read (invalid JSON, a repeated
+ * key...) goes through rw_job_parse_with, so that json-c decides and words it as before. */
+int rw_job_read(struct rw_job_reader *rd, const char *buf, size_t len,
+                const struct rw_schema *schema, struct rw_job *job, json_object **errors);
+
+/* json-c's tree of an accepted job's meta, from its bytes (buf + meta_at, meta_len), for the
+ * rare record that needs it after the job was read. NULL for null or on ENOMEM. */
+json_object *rw_job_meta_tree(const char *meta, size_t len);
 
 /* The JSON of the task to submit: the accepted task with taskType, model and taskUUID filled,
  * deliveryMethod "async" and webhookURL set. buf, len: the payload job was parsed from. Where

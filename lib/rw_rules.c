@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "rw_errors.h"
+#include "rw_jv.h"
 
 enum rule_kind {
     R_ORDER,         /* a < b, both in the same object */
@@ -48,25 +49,26 @@ static const struct rule rules[] = {
 };
 
 struct rctx {
-    json_object *task, *errors;
+    const struct rw_jv *task;
+    json_object *errors;
     int count, max, oom;
 };
 
 /* 1 and *out when obj has key as an integer (1.0 counts, as in the schema). */
-static int get_int(json_object *obj, const char *key, int64_t *out)
+static int get_int(const struct rw_jv *obj, const char *key, int64_t *out)
 {
-    json_object *v;
+    const struct rw_jv *v = rw_jv_get(obj, key);
     double d;
 
-    if (!obj || !json_object_object_get_ex(obj, key, &v))
+    if (!v)
         return 0;
-    if (json_object_is_type(v, json_type_int)) {
-        *out = json_object_get_int64(v);
+    if (v->type == RW_JV_INT) {
+        *out = v->f & RW_JV_U64 ? INT64_MAX : v->i; /* json_object_get_int64 */
         return *out != INT64_MIN && *out != INT64_MAX;
     }
-    if (!json_object_is_type(v, json_type_double))
+    if (v->type != RW_JV_DOUBLE)
         return 0;
-    d = json_object_get_double(v);
+    d = rw_jv_double(v);
     if (!(d >= -9007199254740992.0 && d <= 9007199254740992.0) || (double)(int64_t)d != d)
         return 0; /* NaN, beyond 2^53, or a fraction */
     *out = (int64_t)d;
@@ -143,13 +145,13 @@ static const char *path(char *buf, size_t len, const struct rule *ru, size_t ind
 
 /* Checks one rule on one object (item index of the rule's array when ru->each). Returns -1 to
  * stop. */
-static int check(struct rctx *r, const struct rule *ru, json_object *obj, size_t index)
+static int check(struct rctx *r, const struct rule *ru, const struct rw_jv *obj, size_t index)
 {
     char pa[160], pb[160], list[160];
     int64_t a, b, steps;
-    json_object *va, *vb;
+    const struct rw_jv *va, *vb;
     const char *val;
-    size_t pos = 0;
+    size_t pos = 0, vlen;
     int given;
 
     if (r->count >= r->max)
@@ -176,8 +178,7 @@ static int check(struct rctx *r, const struct rule *ru, json_object *obj, size_t
         return add(r, RW_E_INVALID_PARAMETER, pa, 0, 0, 1, steps - 1,
                    "%s %lld must be less than steps %lld", pa, (long long)a, (long long)steps);
     case R_NEEDS:
-        if (!json_object_object_get_ex(obj, ru->a, NULL) ||
-            json_object_object_get_ex(obj, ru->b, NULL))
+        if (!rw_jv_get(obj, ru->a) || rw_jv_get(obj, ru->b))
             return 0;
         path(pa, sizeof(pa), ru, index, ru->a);
         path(pb, sizeof(pb), ru, index, ru->b);
@@ -185,17 +186,18 @@ static int check(struct rctx *r, const struct rule *ru, json_object *obj, size_t
                    pa);
     case R_NEEDS_VALUE:
         /* a in use: true, or an object of settings (other values are the schema's to report) */
-        if (!json_object_object_get_ex(obj, ru->a, &va) ||
-            !(json_object_is_type(va, json_type_object) ||
-              (json_object_is_type(va, json_type_boolean) && json_object_get_boolean(va))))
+        if (!(va = rw_jv_get(obj, ru->a)) ||
+            !(va->type == RW_JV_OBJECT || (va->type == RW_JV_BOOL && (va->f & RW_JV_TRUE))))
             return 0;
-        given = json_object_object_get_ex(obj, ru->b, &vb);
-        if (given && !json_object_is_type(vb, json_type_string))
+        given = (vb = rw_jv_get(obj, ru->b)) != NULL;
+        if (given && vb->type != RW_JV_STRING)
             return 0; /* the schema reports the type */
-        if (!(val = given ? json_object_get_string(vb) : ru->dflt))
+        if (!(val = given ? vb->s : ru->dflt))
             return 0;
+        /* as a C string: up to a NUL it may hold (json-c's getter gave it so) */
+        vlen = given ? strnlen(val, vb->n) : strlen(val);
         for (const char *const *v = ru->values; *v; v++)
-            if (strcmp(val, *v) == 0)
+            if (strlen(*v) == vlen && memcmp(val, *v, vlen) == 0)
                 return 0;
         list[0] = '\0';
         for (const char *const *v = ru->values; *v && pos < sizeof(list); v++)
@@ -207,7 +209,7 @@ static int check(struct rctx *r, const struct rule *ru, json_object *obj, size_t
         path(pa, sizeof(pa), ru, index, ru->a);
         path(pb, sizeof(pb), ru, index, ru->b);
         add(r, RW_E_CONFLICTING, ru->report_a ? pa : pb, 0, 0, 0, 0,
-            "%s needs %s %s (%s); %s is %s%s", pa, pb, list, ru->why, pb, val,
+            "%s needs %s %s (%s); %s is %.*s%s", pa, pb, list, ru->why, pb, (int)vlen, val,
             given ? "" : " (the default)");
         if (r->oom || add_allowed(r, ru) < 0)
             return -1;
@@ -216,32 +218,45 @@ static int check(struct rctx *r, const struct rule *ru, json_object *obj, size_t
     return 0;
 }
 
-int rw_rules_check(json_object *task, json_object *errors, int max)
+int rw_rules_check_jv(const struct rw_jv *task, json_object *errors, int max)
 {
     struct rctx r = {task, errors, 0, max, 0};
 
-    if (!json_object_is_type(task, json_type_object) || max <= 0)
+    if (task->type != RW_JV_OBJECT || max <= 0)
         return 0;
     for (size_t k = 0; k < sizeof(rules) / sizeof(rules[0]); k++) {
         const struct rule *ru = &rules[k];
-        json_object *obj = task;
+        const struct rw_jv *obj = *ru->where ? rw_jv_get(task, ru->where) : task;
         int rc = 0;
 
-        if (*ru->where && !json_object_object_get_ex(task, ru->where, &obj))
+        if (!obj)
             continue;
         if (!ru->each) {
-            if (json_object_is_type(obj, json_type_object))
+            if (obj->type == RW_JV_OBJECT)
                 rc = check(&r, ru, obj, 0);
-        } else if (json_object_is_type(obj, json_type_array)) {
-            size_t n = json_object_array_length(obj);
-            for (size_t i = 0; i < n && rc == 0; i++) {
-                json_object *item = json_object_array_get_idx(obj, i);
-                if (json_object_is_type(item, json_type_object))
-                    rc = check(&r, ru, item, i);
-            }
+        } else if (obj->type == RW_JV_ARRAY) {
+            for (size_t i = 0; i < obj->n && rc == 0; i++)
+                if (obj->items[i].type == RW_JV_OBJECT)
+                    rc = check(&r, ru, &obj->items[i], i);
         }
         if (rc < 0)
             break;
     }
     return r.oom ? -1 : r.count;
+}
+
+int rw_rules_check(json_object *task, json_object *errors, int max)
+{
+    struct rw_jdoc *doc;
+    const struct rw_jv *t;
+    int r = -1;
+
+    if (!json_object_is_type(task, json_type_object) || max <= 0)
+        return 0;
+    if (!(doc = rw_jdoc_new()))
+        return -1;
+    if (rw_jv_from_json(doc, task, &t) == RW_JV_OK)
+        r = rw_rules_check_jv(t, errors, max);
+    rw_jdoc_free(doc);
+    return r;
 }

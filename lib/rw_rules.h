@@ -11,4 +11,8 @@
  * (the schema reports that). Returns the number appended, -1 on ENOMEM. */
 int rw_rules_check(json_object *task, json_object *errors, int max);
 
+/* The same on a task read with rw_jv. */
+struct rw_jv;
+int rw_rules_check_jv(const struct rw_jv *task, json_object *errors, int max);
+
 #endif

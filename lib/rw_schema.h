@@ -21,6 +21,11 @@ struct rw_schema *rw_schema_load(const char *path, char *err, size_t errlen);
  * Never re-parses the schema; safe to call from any thread on a shared schema. */
 int rw_schema_validate(const struct rw_schema *schema, json_object *task, json_object *errors);
 
+/* The same on a task read with rw_jv (the intake's path: no json-c tree). */
+struct rw_jv;
+int rw_schema_validate_jv(const struct rw_schema *schema, const struct rw_jv *task,
+                          json_object *errors);
+
 void rw_schema_free(struct rw_schema *schema);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
+#include "rw_jv.h"
 #include "rw_schema_dec.h"
 #include "rw_schema_regex.h"
 
@@ -168,14 +169,11 @@ void rw_schema_join(char *buf, size_t len, size_t *pos, size_t k, size_t n, cons
 /* "an integer", "a string or null"... for a set of T_* bits. Returns buf. */
 const char *rw_schema_type_phrase(unsigned types, char *buf, size_t len);
 
-/* FNV-1a of a NUL-terminated name (property lookup). */
+/* The hash of a NUL-terminated name (property lookup): rw_jv's, so that a member read by rw_jv
+ * is looked up with the hash it was read with. */
 static inline uint32_t rw_schema_hash(const char *s)
 {
-    uint32_t h = 2166136261u;
-
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
+    return rw_jv_hash(s, strlen(s));
 }
 
 /* memcmp order, then length. */

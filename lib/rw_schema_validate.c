@@ -11,16 +11,18 @@
 #include <strings.h>
 
 #include "rw_errors.h"
+#include "rw_jv.h"
 #include "rw_rules.h"
 #include "rw_schema_format.h"
 #include "rw_schema_internal.h"
 
 #define VALIDATE_DEPTH 128 /* schema applications nested while validating ($ref loops) */
 
-/* One step of a parameter path: a member name (borrowed) or, key NULL, an array index. */
+/* One step of a parameter path: a member name (borrowed, klen bytes) or, key NULL, an array
+ * index. */
 struct pseg {
     const char *key;
-    size_t index;
+    size_t klen, index;
 };
 
 struct vctx {
@@ -58,11 +60,11 @@ struct inum {
     struct rw_dec d;
 };
 
-static int is_ident(const char *k)
+static int is_ident(const char *k, size_t n)
 {
-    if (!*k || (*k >= '0' && *k <= '9'))
+    if (!n || (*k >= '0' && *k <= '9'))
         return 0;
-    for (; *k; k++)
+    for (const char *e = k + n; k < e; k++)
         if (!((*k | 0x20) >= 'a' && (*k | 0x20) <= 'z') && !(*k >= '0' && *k <= '9') && *k != '_' &&
             *k != '$')
             return 0;
@@ -82,13 +84,14 @@ static const char *path_of(struct vctx *c)
     c->path[0] = '\0';
     for (int i = 0; i < c->nseg && i < VALIDATE_DEPTH; i++) {
         const char *key = c->segs[i].key;
+        int klen = (int)c->segs[i].klen;
         if (!key)
             rw_schema_bprintf(c->path, PATH_LEN, &pos, "[%zu]", c->segs[i].index);
-        else if (is_ident(key))
-            rw_schema_bprintf(c->path, PATH_LEN, &pos, "%s%s", i ? "." : "", key);
+        else if (is_ident(key, (size_t)klen))
+            rw_schema_bprintf(c->path, PATH_LEN, &pos, "%s%.*s", i ? "." : "", klen, key);
         else {
             rw_schema_bprintf(c->path, PATH_LEN, &pos, "[\"");
-            rw_schema_put_escaped(c->path, PATH_LEN, &pos, key, strlen(key), 64);
+            rw_schema_put_escaped(c->path, PATH_LEN, &pos, key, (size_t)klen, 64);
             rw_schema_bprintf(c->path, PATH_LEN, &pos, "\"]");
         }
     }
@@ -105,13 +108,13 @@ static const char *subj(struct vctx *c)
 
 /* Path steps cost a store, not a format: paths are rendered only for errors. Returns the depth
  * to pop back to. */
-static int push_key(struct vctx *c, const char *key)
+static int push_key(struct vctx *c, const char *key, size_t klen)
 {
     int old = c->nseg;
 
     if (c->errors) {
         if (c->nseg < VALIDATE_DEPTH)
-            c->segs[c->nseg] = (struct pseg){key, 0};
+            c->segs[c->nseg] = (struct pseg){key, klen, 0};
         c->nseg++;
         c->path_ok = 0;
     }
@@ -124,7 +127,7 @@ static int push_index(struct vctx *c, size_t i)
 
     if (c->errors) {
         if (c->nseg < VALIDATE_DEPTH)
-            c->segs[c->nseg] = (struct pseg){NULL, i};
+            c->segs[c->nseg] = (struct pseg){NULL, 0, i};
         c->nseg++;
         c->path_ok = 0;
     }
@@ -234,52 +237,52 @@ oom:
 }
 
 /* The value for a message: a string quoted (and cut), a number as written, or its kind. */
-static const char *show(json_object *v, char *buf, size_t len)
+static const char *show(const struct rw_jv *v, char *buf, size_t len)
 {
-    size_t pos = 0;
+    size_t pos = 0, tlen;
+    char num[24];
     const char *t;
 
     buf[0] = '\0';
-    switch (json_object_get_type(v)) {
-    case json_type_string:
+    switch ((enum rw_jv_type)v->type) {
+    case RW_JV_STRING:
         rw_schema_bprintf(buf, len, &pos, "\"");
-        rw_schema_put_escaped(buf, len, &pos, json_object_get_string(v),
-                              (size_t)json_object_get_string_len(v), SHOW_BYTES);
+        rw_schema_put_escaped(buf, len, &pos, v->s, v->n, SHOW_BYTES);
         rw_schema_bprintf(buf, len, &pos, "\"");
         break;
-    case json_type_int:
-    case json_type_double:
-        t = json_object_get_string(v);
-        rw_schema_put_escaped(buf, len, &pos, t ? t : "?", t ? strlen(t) : 1, SHOW_BYTES);
+    case RW_JV_INT:
+    case RW_JV_DOUBLE:
+        t = rw_jv_num_text(v, num, &tlen);
+        rw_schema_put_escaped(buf, len, &pos, t, tlen, SHOW_BYTES);
         break;
-    case json_type_boolean:
-        rw_schema_bprintf(buf, len, &pos, "%s", json_object_get_boolean(v) ? "true" : "false");
+    case RW_JV_BOOL:
+        rw_schema_bprintf(buf, len, &pos, "%s", (v->f & RW_JV_TRUE) ? "true" : "false");
         break;
-    case json_type_null:
+    case RW_JV_NULL:
         rw_schema_bprintf(buf, len, &pos, "null");
         break;
-    case json_type_object:
+    case RW_JV_OBJECT:
         rw_schema_bprintf(buf, len, &pos, "(an object)");
         break;
-    case json_type_array:
+    case RW_JV_ARRAY:
         rw_schema_bprintf(buf, len, &pos, "(an array)");
         break;
     }
     return buf;
 }
 
-static const char *kind_phrase(json_object *v)
+static const char *kind_phrase(const struct rw_jv *v)
 {
-    switch (json_object_get_type(v)) {
-    case json_type_string:
+    switch ((enum rw_jv_type)v->type) {
+    case RW_JV_STRING:
         return "a string";
-    case json_type_boolean:
+    case RW_JV_BOOL:
         return "a boolean";
-    case json_type_object:
+    case RW_JV_OBJECT:
         return "an object";
-    case json_type_array:
+    case RW_JV_ARRAY:
         return "an array";
-    case json_type_null:
+    case RW_JV_NULL:
         return "null";
     default:
         return "a number";
@@ -288,40 +291,41 @@ static const char *kind_phrase(json_object *v)
 
 /* 0 with x set; 1 when the number is outside what json-c holds exactly (an integer it
  * saturated), 2 when it is not finite; -1 on ENOMEM. */
-static int inum_get(json_object *v, struct inum *x)
+static int inum_get(const struct rw_jv *v, struct inum *x)
 {
+    char num[24];
     const char *text;
+    size_t len;
     int r;
 
     x->is_i64 = x->have_d = 0;
-    if (json_object_is_type(v, json_type_int)) {
-        int64_t i = json_object_get_int64(v);
-        uint64_t u;
-
-        if (i == INT64_MIN)
-            return 1;
-        if (i == INT64_MAX && (u = json_object_get_uint64(v)) > (uint64_t)INT64_MAX) {
-            if (u == UINT64_MAX)
+    if (v->type == RW_JV_INT) {
+        if (v->f & RW_JV_U64) {
+            if (v->u == UINT64_MAX)
                 return 1;
-            text = json_object_get_string(v);
-            if (!text)
-                return -1;
-            if ((r = rw_dec_parse(&x->d, text, strlen(text))) < 0)
+            text = rw_jv_num_text(v, num, &len);
+            if ((r = rw_dec_parse(&x->d, text, len)) < 0)
                 return r == -2 ? -1 : 1;
             x->have_d = 1;
             return 0;
         }
+        if (v->i == INT64_MIN)
+            return 1;
         x->is_i64 = 1;
-        x->i = i;
+        x->i = v->i;
         return 0;
     }
-    if (!isfinite(json_object_get_double(v)))
+    /* json-c's value, when converted from its tree; else the text decides (below) */
+    if ((v->f & RW_JV_D) && !isfinite(v->d))
         return 2;
     /* The text that will be submitted: the producer's own for a parsed number. */
-    if (!(text = json_object_get_string(v)))
-        return -1;
-    if ((r = rw_dec_parse(&x->d, text, strlen(text))) < 0)
+    if ((r = rw_dec_parse(&x->d, v->s, v->n)) < 0)
         return r == -2 ? -1 : 2;
+    /* below 10^308 a double is finite; above, ask strtod as json-c did */
+    if (!(v->f & RW_JV_D) && (int64_t)x->d.ndig + x->d.exp > 308 && !isfinite(rw_jv_double(v))) {
+        rw_dec_free(&x->d);
+        return 2;
+    }
     x->have_d = 1;
     x->is_i64 = rw_dec_to_i64(&x->d, &x->i);
     return 0;
@@ -350,18 +354,18 @@ static int inum_multiple(struct inum *x, const struct sc_num *m)
     return rw_dec_is_multiple(inum_dec(x), &m->div);
 }
 
-static int type_ok(unsigned types, json_object *v, const struct inum *x)
+static int type_ok(unsigned types, const struct rw_jv *v, const struct inum *x)
 {
-    switch (json_object_get_type(v)) {
-    case json_type_null:
+    switch ((enum rw_jv_type)v->type) {
+    case RW_JV_NULL:
         return (types & T_NULL) != 0;
-    case json_type_boolean:
+    case RW_JV_BOOL:
         return (types & T_BOOLEAN) != 0;
-    case json_type_object:
+    case RW_JV_OBJECT:
         return (types & T_OBJECT) != 0;
-    case json_type_array:
+    case RW_JV_ARRAY:
         return (types & T_ARRAY) != 0;
-    case json_type_string:
+    case RW_JV_STRING:
         return (types & T_STRING) != 0;
     default:
         if (types & T_NUMBER)
@@ -373,16 +377,16 @@ static int type_ok(unsigned types, json_object *v, const struct inum *x)
     }
 }
 
-static int enum_has(const struct sc_enum *e, json_object *v, struct inum *x)
+static int enum_has(const struct sc_enum *e, const struct rw_jv *v, struct inum *x)
 {
     size_t k, lo = 0, hi;
     const char *s;
     size_t len;
 
-    switch (json_object_get_type(v)) {
-    case json_type_string:
-        s = json_object_get_string(v);
-        len = (size_t)json_object_get_string_len(v);
+    switch ((enum rw_jv_type)v->type) {
+    case RW_JV_STRING:
+        s = v->s;
+        len = v->n;
         for (hi = e->nsorted; lo < hi;) {
             size_t mid = (lo + hi) / 2;
             int r = rw_schema_cmp_bytes(s, len, e->sorted[mid]->s, e->sorted[mid]->slen);
@@ -394,34 +398,34 @@ static int enum_has(const struct sc_enum *e, json_object *v, struct inum *x)
                 lo = mid + 1;
         }
         return 0;
-    case json_type_int:
-    case json_type_double:
+    case RW_JV_INT:
+    case RW_JV_DOUBLE:
         for (k = 0; k < e->n; k++)
             if ((e->v[k].type == json_type_int || e->v[k].type == json_type_double) &&
                 inum_cmp(x, e->v[k].num) == 0)
                 return 1;
         return 0;
-    case json_type_boolean:
+    case RW_JV_BOOL:
         for (k = 0; k < e->n; k++)
-            if (e->v[k].type == json_type_boolean && e->v[k].b == json_object_get_boolean(v))
+            if (e->v[k].type == json_type_boolean && e->v[k].b == ((v->f & RW_JV_TRUE) != 0))
                 return 1;
         return 0;
-    case json_type_null:
+    case RW_JV_NULL:
         for (k = 0; k < e->n; k++)
             if (e->v[k].type == json_type_null)
                 return 1;
         return 0;
     default:
         for (k = 0; k < e->n; k++)
-            if (e->v[k].j && json_object_equal(v, e->v[k].j))
+            if (e->v[k].j && rw_jv_equal_json(v, e->v[k].j))
                 return 1;
         return 0;
     }
 }
 
-static int v_node(const struct sc_node *n, json_object *v, struct vctx *c);
+static int v_node(const struct sc_node *n, const struct rw_jv *v, struct vctx *c);
 
-static int v_number(const struct sc_node *n, json_object *v, struct inum *x, struct vctx *c)
+static int v_number(const struct sc_node *n, const struct rw_jv *v, struct inum *x, struct vctx *c)
 {
     char vb[SHOW_BYTES + 16];
     struct xtra range = {.nmin = n->min, .nmax = n->max};
@@ -458,10 +462,10 @@ static size_t count_code_points(const char *s, size_t len)
     return n;
 }
 
-static int v_string(const struct sc_node *n, json_object *v, struct vctx *c)
+static int v_string(const struct sc_node *n, const struct rw_jv *v, struct vctx *c)
 {
-    const char *s = json_object_get_string(v);
-    size_t len = (size_t)json_object_get_string_len(v), cps;
+    const char *s = v->s;
+    size_t len = v->n, cps;
     struct xtra lim = {.has_imin = n->minlen >= 0,
                        .imin = n->minlen,
                        .has_imax = n->maxlen >= 0,
@@ -506,9 +510,9 @@ static int v_string(const struct sc_node *n, json_object *v, struct vctx *c)
     return bad;
 }
 
-static int v_array(const struct sc_node *n, json_object *v, struct vctx *c)
+static int v_array(const struct sc_node *n, const struct rw_jv *v, struct vctx *c)
 {
-    size_t len = json_object_array_length(v), k, j;
+    size_t len = v->n, k, j;
     struct xtra lim = {.has_imin = n->minitems >= 0,
                        .imin = n->minitems,
                        .has_imax = n->maxitems >= 0,
@@ -525,8 +529,7 @@ static int v_array(const struct sc_node *n, json_object *v, struct vctx *c)
         return bad;
     for (k = 1; n->unique && k < len; k++) {
         for (j = 0; j < k; j++) {
-            if (json_object_equal(json_object_array_get_idx(v, j),
-                                  json_object_array_get_idx(v, k))) {
+            if (rw_jv_equal(&v->items[j], &v->items[k])) {
                 bad += FAIL(c, RW_E_INVALID_PARAMETER, NULL,
                             "%s has duplicate items (%zu and %zu); items must be unique", subj(c),
                             j, k);
@@ -539,7 +542,7 @@ static int v_array(const struct sc_node *n, json_object *v, struct vctx *c)
     }
     for (k = 0; n->items && k < len; k++) {
         int old = push_index(c, k);
-        bad += v_node(n->items, json_object_array_get_idx(v, k), c);
+        bad += v_node(n->items, &v->items[k], c);
         pop(c, old);
         if (STOP(c, bad))
             return bad;
@@ -547,59 +550,60 @@ static int v_array(const struct sc_node *n, json_object *v, struct vctx *c)
     return bad;
 }
 
-static const struct sc_prop *find_prop(const struct sc_node *n, const char *key)
+/* The property named by member m (its hash computed when it was read). */
+static const struct sc_prop *find_prop(const struct sc_node *n, const struct rw_jmember *m)
 {
-    uint32_t h, slot;
+    uint32_t slot;
 
     if (!n->nprops)
         return NULL;
-    h = rw_schema_hash(key);
-    for (slot = h & n->pmask; n->ptab[slot]; slot = (slot + 1) & n->pmask) {
+    for (slot = m->hash & n->pmask; n->ptab[slot]; slot = (slot + 1) & n->pmask) {
         const struct sc_prop *p = &n->props[n->ptab[slot] - 1];
-        if (p->hash == h && strcmp(p->name, key) == 0)
+        if (p->hash == m->hash && memcmp(p->name, m->key, m->klen) == 0 && !p->name[m->klen])
             return p;
     }
     return NULL;
 }
 
-static int fail_unknown(const struct sc_node *n, const char *key, struct vctx *c)
+static int fail_unknown(const struct sc_node *n, const struct rw_jmember *m, struct vctx *c)
 {
     for (size_t k = 0; k < n->nprops; k++)
-        if (strcasecmp(key, n->props[k].name) == 0)
+        if (strncasecmp(m->key, n->props[k].name, m->klen) == 0 && !n->props[k].name[m->klen])
             return FAIL(c, RW_E_UNKNOWN_PARAMETER, NULL,
                         "%s is not a known parameter (did you mean %s?)", subj(c),
                         n->props[k].name);
     return FAIL(c, RW_E_UNKNOWN_PARAMETER, NULL, "%s is not a known parameter", subj(c));
 }
 
-static int v_object(const struct sc_node *n, json_object *v, struct vctx *c)
+static int v_object(const struct sc_node *n, const struct rw_jv *v, struct vctx *c)
 {
     int bad = 0;
     size_t k, j;
     int old;
 
     for (k = 0; k < n->nreq; k++) {
-        if (json_object_object_get_ex(v, n->req[k], NULL))
+        if (rw_jv_get(v, n->req[k]))
             continue;
-        old = push_key(c, n->req[k]);
+        old = push_key(c, n->req[k], strlen(n->req[k]));
         bad += FAIL(c, RW_E_MISSING_PARAMETER, NULL, "%s is required", subj(c));
         pop(c, old);
         if (STOP(c, bad))
             return bad;
     }
     if (n->nprops || n->addl) {
-        json_object_object_foreach(v, key, val)
-        {
-            const struct sc_prop *p = find_prop(n, key);
+        for (k = 0; k < v->n; k++) {
+            const struct rw_jmember *m = &v->m[k];
+            const struct rw_jv *val = &m->v;
+            const struct sc_prop *p = find_prop(n, m);
 
-            old = push_key(c, key);
+            old = push_key(c, m->key, m->klen);
             if (p && p->node->boolean == 0)
                 bad += FAIL(c, c->cond ? RW_E_CONFLICTING : RW_E_UNKNOWN_PARAMETER, NULL,
                             "%s is not allowed", subj(c));
             else if (p)
                 bad += v_node(p->node, val, c);
             else if (n->addl && n->addl->boolean == 0)
-                bad += fail_unknown(n, key, c);
+                bad += fail_unknown(n, m, c);
             else if (n->addl)
                 bad += v_node(n->addl, val, c);
             pop(c, old);
@@ -608,12 +612,12 @@ static int v_object(const struct sc_node *n, json_object *v, struct vctx *c)
         }
     }
     for (k = 0; k < n->ndeps; k++) {
-        if (!json_object_object_get_ex(v, n->deps[k].name, NULL))
+        if (!rw_jv_get(v, n->deps[k].name))
             continue;
         for (j = 0; j < n->deps[k].n; j++) {
-            if (json_object_object_get_ex(v, n->deps[k].req[j], NULL))
+            if (rw_jv_get(v, n->deps[k].req[j]))
                 continue;
-            old = push_key(c, n->deps[k].name);
+            old = push_key(c, n->deps[k].name, strlen(n->deps[k].name));
             bad += FAIL(c, RW_E_CONFLICTING, NULL, "%s requires %s, which is missing", subj(c),
                         n->deps[k].req[j]);
             pop(c, old);
@@ -622,7 +626,7 @@ static int v_object(const struct sc_node *n, json_object *v, struct vctx *c)
         }
     }
     if (n->minprops >= 0 || n->maxprops >= 0) {
-        size_t cnt = (size_t)json_object_object_length(v);
+        size_t cnt = v->n;
         struct xtra lim = {.has_imin = n->minprops >= 0,
                            .imin = n->minprops,
                            .has_imax = n->maxprops >= 0,
@@ -638,7 +642,7 @@ static int v_object(const struct sc_node *n, json_object *v, struct vctx *c)
 }
 
 /* 1 when v is valid against n, 0 when not, -1 on ENOMEM (recorded in c). Reports nothing. */
-static int quiet_ok(const struct sc_node *n, json_object *v, struct vctx *c)
+static int quiet_ok(const struct sc_node *n, const struct rw_jv *v, struct vctx *c)
 {
     struct vctx q = *c;
     int bad;
@@ -653,7 +657,8 @@ static int quiet_ok(const struct sc_node *n, json_object *v, struct vctx *c)
     return bad == 0;
 }
 
-static int v_alt(const struct sc_alt *a, json_object *v, struct inum *x, struct vctx *c, int one)
+static int v_alt(const struct sc_alt *a, const struct rw_jv *v, struct inum *x, struct vctx *c,
+                 int one)
 {
     char vb[SHOW_BYTES + 16];
     size_t k, matched = 0, cand = 0, last = 0;
@@ -684,9 +689,7 @@ static int v_alt(const struct sc_alt *a, json_object *v, struct inum *x, struct 
         return FAIL(c, RW_E_INVALID_PARAMETER, NULL, "%s %s is none of the accepted forms: %s",
                     subj(c), show(v, vb, sizeof(vb)), a->desc);
     /* An object or array that only one alternative takes: that one's errors point inside it. */
-    for (k = 0; k < a->n && (json_object_is_type(v, json_type_object) ||
-                             json_object_is_type(v, json_type_array));
-         k++) {
+    for (k = 0; k < a->n && (v->type == RW_JV_OBJECT || v->type == RW_JV_ARRAY); k++) {
         if (!a->branch_types[k] || type_ok(a->branch_types[k], v, x)) {
             cand++;
             last = k;
@@ -698,7 +701,7 @@ static int v_alt(const struct sc_alt *a, json_object *v, struct inum *x, struct 
                 subj(c), show(v, vb, sizeof(vb)), a->desc);
 }
 
-static int v_not(const struct sc_node *n, json_object *v, struct vctx *c)
+static int v_not(const struct sc_node *n, const struct rw_jv *v, struct vctx *c)
 {
     const struct sc_node *nt = n->not_;
     char list[MSG_LEN], vb[SHOW_BYTES + 16];
@@ -711,15 +714,14 @@ static int v_not(const struct sc_node *n, json_object *v, struct vctx *c)
     if (!c->errors)
         return 1;
     /* {"not": {"required": [a, b]}}: a and b exclude each other. */
-    if (nt->boolean < 0 && nt->kw == KW_REQUIRED && nt->nreq >= 2 &&
-        json_object_is_type(v, json_type_object)) {
+    if (nt->boolean < 0 && nt->kw == KW_REQUIRED && nt->nreq >= 2 && v->type == RW_JV_OBJECT) {
         list[0] = '\0';
         for (k = 0; k < nt->nreq; k++) {
-            old = push_key(c, nt->req[k]);
+            old = push_key(c, nt->req[k], strlen(nt->req[k]));
             rw_schema_join(list, sizeof(list), &pos, k, nt->nreq, "and", path_of(c));
             pop(c, old);
         }
-        old = push_key(c, nt->req[nt->nreq - 1]);
+        old = push_key(c, nt->req[nt->nreq - 1], strlen(nt->req[nt->nreq - 1]));
         bad = FAIL(c, RW_E_CONFLICTING, NULL, "%s cannot be used together; give only one of them",
                    list);
         pop(c, old);
@@ -729,27 +731,27 @@ static int v_not(const struct sc_node *n, json_object *v, struct vctx *c)
                 subj(c), show(v, vb, sizeof(vb)));
 }
 
-static int fail_type(const struct sc_node *n, json_object *v, struct vctx *c)
+static int fail_type(const struct sc_node *n, const struct rw_jv *v, struct vctx *c)
 {
     char want[128], vb[SHOW_BYTES + 16];
-    enum json_type jt = json_object_get_type(v);
+    int jt = v->type;
 
     rw_schema_type_phrase(n->types, want, sizeof(want));
-    if ((jt == json_type_int || jt == json_type_double) && (n->types & T_INTEGER))
+    if ((jt == RW_JV_INT || jt == RW_JV_DOUBLE) && (n->types & T_INTEGER))
         return FAIL(c, RW_E_INVALID_PARAMETER, NULL, "%s %s is not an integer", subj(c),
                     show(v, vb, sizeof(vb)));
-    if (jt == json_type_object || jt == json_type_array || jt == json_type_null)
+    if (jt == RW_JV_OBJECT || jt == RW_JV_ARRAY || jt == RW_JV_NULL)
         return FAIL(c, RW_E_INVALID_PARAMETER, NULL, "%s is %s; expected %s", subj(c),
                     kind_phrase(v), want);
     return FAIL(c, RW_E_INVALID_PARAMETER, NULL, "%s %s is %s; expected %s", subj(c),
                 show(v, vb, sizeof(vb)), kind_phrase(v), want);
 }
 
-static int v_node(const struct sc_node *n, json_object *v, struct vctx *c)
+static int v_node(const struct sc_node *n, const struct rw_jv *v, struct vctx *c)
 {
     struct inum x;
     char vb[SHOW_BYTES + 16];
-    enum json_type jt = json_object_get_type(v);
+    int jt = v->type;
     int bad = 0, r;
     size_t k;
 
@@ -762,7 +764,7 @@ static int v_node(const struct sc_node *n, json_object *v, struct vctx *c)
         return FAIL(c, RW_E_INVALID_PARAMETER, NULL, "%s is nested too deeply to validate",
                     subj(c));
     c->depth++;
-    if (jt == json_type_int || jt == json_type_double) {
+    if (jt == RW_JV_INT || jt == RW_JV_DOUBLE) {
         if ((r = inum_get(v, &x)) < 0) {
             c->oom = c->full = 1;
             bad++;
@@ -782,9 +784,8 @@ static int v_node(const struct sc_node *n, json_object *v, struct vctx *c)
         bad += fail_type(n, v, c);
         goto out;
     }
-    if ((n->types & ~T_NULL) == T_INTEGER && (jt == json_type_int || jt == json_type_double) &&
-        !x.is_i64 && !(n->min && inum_cmp(&x, n->min) < 0) &&
-        !(n->max && inum_cmp(&x, n->max) > 0)) {
+    if ((n->types & ~T_NULL) == T_INTEGER && (jt == RW_JV_INT || jt == RW_JV_DOUBLE) && !x.is_i64 &&
+        !(n->min && inum_cmp(&x, n->min) < 0) && !(n->max && inum_cmp(&x, n->max) > 0)) {
         struct xtra xt = {.nmin = n->min ? n->min : NULL,
                           .nmax = n->max ? n->max : NULL,
                           .has_imin = !n->min,
@@ -806,20 +807,20 @@ static int v_node(const struct sc_node *n, json_object *v, struct vctx *c)
         goto out;
     }
     switch (jt) {
-    case json_type_int:
-    case json_type_double:
+    case RW_JV_INT:
+    case RW_JV_DOUBLE:
         if (n->kw & KW_NUMERIC)
             bad += v_number(n, v, &x, c);
         break;
-    case json_type_string:
+    case RW_JV_STRING:
         if (n->kw & (KW_LENGTH | KW_PATTERN | KW_FORMAT))
             bad += v_string(n, v, c);
         break;
-    case json_type_array:
+    case RW_JV_ARRAY:
         if (n->kw & (KW_COUNT | KW_ITEMS))
             bad += v_array(n, v, c);
         break;
-    case json_type_object:
+    case RW_JV_OBJECT:
         if (n->kw & (KW_REQUIRED | KW_PROPS | KW_ADDL | KW_DEPREQ | KW_COUNT))
             bad += v_object(n, v, c);
         break;
@@ -860,7 +861,8 @@ out:
     return bad;
 }
 
-int rw_schema_validate(const struct rw_schema *schema, json_object *task, json_object *errors)
+int rw_schema_validate_jv(const struct rw_schema *schema, const struct rw_jv *task,
+                          json_object *errors)
 {
     struct pseg segs[VALIDATE_DEPTH];
     char path[PATH_LEN];
@@ -878,7 +880,7 @@ int rw_schema_validate(const struct rw_schema *schema, json_object *task, json_o
     if (c.oom)
         return -1;
     if (c.count < c.max) {
-        if ((r = rw_rules_check(task, errors, c.max - c.count)) < 0)
+        if ((r = rw_rules_check_jv(task, errors, c.max - c.count)) < 0)
             return -1;
         c.count += r;
     }
