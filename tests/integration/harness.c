@@ -1282,6 +1282,27 @@ long it_http(const char *method, const char *url, const char *body, size_t bodyl
     return code;
 }
 
+long long it_metric_in(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (strncmp(p, series, n) == 0 && p[n] == ' ')
+            return atoll(p + n + 1);
+    return -1;
+}
+
+long long it_metric(struct it_env *e, const char *series)
+{
+    char *url = it_fmt("%s/metrics", e->admin_url), *text = NULL;
+    long long v =
+        it_http("GET", url, NULL, 0, &text, 5000) == 200 ? it_metric_in(text, series) : -1;
+
+    free(text);
+    free(url);
+    return v;
+}
+
 json_object *it_sim_stats(struct it_env *e)
 {
     char *url = it_fmt("%s/_sim/stats", e->sim_url), *body = NULL;

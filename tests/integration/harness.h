@@ -210,6 +210,11 @@ bool it_check_item(json_object *item, const char *what, const char *uuid, const 
 long it_http(const char *method, const char *url, const char *body, size_t bodylen, char **resp,
              int timeout_ms);
 
+/* The value of one series (e.g. "runwared_tasks_acknowledged_total") in a /metrics answer, -1
+ * when absent; it_metric GETs runwared's /metrics for it (-1 when that fails). */
+long long it_metric_in(const char *text, const char *series);
+long long it_metric(struct it_env *e, const char *series);
+
 /* GET <sim>/_sim/stats and /_sim/task/<uuid>: parsed JSON (put by the caller), NULL on error. */
 json_object *it_sim_stats(struct it_env *e);
 json_object *it_sim_task(struct it_env *e, const char *uuid);

@@ -374,17 +374,6 @@ static void test_repeated_images(void)
     it_env_finish(&e);
 }
 
-/* The value of one series in a /metrics answer, -1 when absent. */
-static long long metric(const char *text, const char *series)
-{
-    size_t n = strlen(series);
-
-    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-        if (strncmp(p, series, n) == 0 && p[n] == ' ')
-            return atoll(p + n + 1);
-    return -1;
-}
-
 /* /healthz and /metrics count what happened: jobs, refusals, callbacks by outcome, records. */
 static void test_metrics(void)
 {
@@ -436,7 +425,7 @@ static void test_metrics(void)
         {"runwared_redis_connected", 1},
     };
     for (size_t i = 0; text && i < sizeof(want) / sizeof(want[0]); i++) {
-        long long v = metric(text, want[i].series);
+        long long v = it_metric_in(text, want[i].series);
         IT_EXPECT(v == want[i].want, "/metrics: %s is %lld, expected %lld", want[i].series, v,
                   want[i].want);
     }
@@ -573,8 +562,8 @@ static void test_record_bytes(void)
     if (text) {
         double spend = metric_double(text, "runwared_spend_usd_total");
         IT_EXPECT(spend > 0.759999 && spend < 0.760001, "spend %f, expected 0.76", spend);
-        IT_EXPECT(metric(text, "runwared_images_total") == 3, "images_total %lld, expected 3",
-                  metric(text, "runwared_images_total"));
+        IT_EXPECT(it_metric_in(text, "runwared_images_total") == 3, "images_total %lld, expected 3",
+                  it_metric_in(text, "runwared_images_total"));
     }
     it_expect_no_more(&e, lists, 1, 500);
     it_expect_quiescent(&e);

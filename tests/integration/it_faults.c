@@ -129,6 +129,36 @@ static void restart_mid_flight(bool crash)
     it_batch_free(&b);
 }
 
+/* Runware's documentation promises no order for an answer's acknowledgements: with every answer's
+ * data reversed, each task is still matched to its own, none is left to a getResponse check. */
+static void test_reordered_acks(void)
+{
+    struct it_env e;
+    struct it_records recs = {0};
+    struct it_batch b;
+    it_env_init(&e, "faults");
+    it_redis_start(&e);
+    const char *sim[] = {"--delay-ms", "5", "--jitter-ms", "5", "--reorder-acks", "1", NULL};
+    it_sim_start(&e, sim);
+    it_rw_start(&e, "submit_batch = 16\n");
+    it_batch_make(&e, &b, 96, 0, "reordered", OTHER, 256);
+    it_batch_push(&e, &b, 96); /* all at once: full batches of 16 */
+    size_t got = it_batch_collect_all(&e, &b, 30000 * it_slow(), &recs);
+    IT_EXPECT(got == (size_t)b.njobs, "expected %d records, got %zu", b.njobs, got);
+    it_batch_check_all(&e, &b, &recs);
+    long long posts = it_metric(&e, "runwared_submit_requests_total"),
+              acked = it_metric(&e, "runwared_tasks_acknowledged_total"),
+              checks = it_metric(&e, "runwared_submit_checks_total");
+    printf("reordered_acks: %lld POSTs, %lld acknowledged, %lld checks\n", posts, acked, checks);
+    IT_EXPECT(posts > 0 && posts < b.njobs, "expected batched POSTs, got %lld for %d jobs", posts,
+              b.njobs);
+    IT_EXPECT(acked == b.njobs, "expected %d tasks acknowledged, got %lld", b.njobs, acked);
+    IT_EXPECT(checks == 0, "expected no getResponse check, got %lld", checks);
+    it_env_finish(&e);
+    it_records_free(&recs);
+    it_batch_free(&b);
+}
+
 static void test_crash_restart(void)
 {
     restart_mid_flight(true);
@@ -140,9 +170,8 @@ static void test_graceful_restart(void)
 }
 
 static const struct rwt_case cases[] = {
-    {"flaky_upstream", test_flaky_upstream},
-    {"dropped_callbacks", test_dropped_callbacks},
-    {"crash_restart", test_crash_restart},
+    {"flaky_upstream", test_flaky_upstream},     {"dropped_callbacks", test_dropped_callbacks},
+    {"reordered_acks", test_reordered_acks},     {"crash_restart", test_crash_restart},
     {"graceful_restart", test_graceful_restart},
 };
 

@@ -63,6 +63,8 @@ static const struct opt_def opt_table[] = {
     {"bare-item", OT_RATE, 0, 0, OFF(rates.bare_item), "R",
      "fraction of callbacks with a bare item body"},
     {"gen-fail", OT_RATE, 0, 0, OFF(rates.gen_fail), "R", "fraction of tasks that fail"},
+    {"reorder-acks", OT_RATE, 0, 0, OFF(rates.reorder_acks), "R",
+     "fraction of answers whose data entries come in reverse order (Runware promises no order)"},
     {"callback-attempts", OT_LONG, 1, 1000, OFF(callback_attempts), "N",
      "delivery attempts per callback (10)"},
     {"callback-conns", OT_LONG, 1, 256, OFF(callback_conns), "N",

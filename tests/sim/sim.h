@@ -30,6 +30,7 @@ struct sim_rates {
     double dup_callback;
     double bare_item;
     double gen_fail;
+    double reorder_acks; /* an answer's data entries in reverse order */
 };
 
 struct sim_opts {

@@ -115,6 +115,27 @@ static void break_off_answer(struct sim *sim, struct evhttp_request *req)
     evbuffer_free(part);
 }
 
+/* The answer's data entries in reverse order (kept as they were if memory runs out). */
+static void reverse_data(struct api_call *call)
+{
+    size_t n = json_object_array_length(call->data);
+    json_object *rev = json_object_new_array_ext((int)n);
+
+    if (!rev)
+        return;
+    for (size_t i = n; i-- > 0;) {
+        json_object *e = json_object_array_get_idx(call->data, i);
+
+        if (json_object_array_add(rev, json_object_get(e)) != 0) {
+            json_object_put(e);
+            json_object_put(rev);
+            return;
+        }
+    }
+    json_object_object_add(call->resp, "data", rev); /* frees the old array */
+    call->data = rev;
+}
+
 /* Sends the collected answer and frees the call. */
 static void call_finish(struct api_call *call)
 {
@@ -135,6 +156,8 @@ static void call_finish(struct api_call *call)
         status = 400;
     if (status == 200 && json_object_array_length(call->errors) == 0)
         json_object_object_del(call->resp, "errors");
+    if (sim_chance(sim, sim->opt.rates.reorder_acks))
+        reverse_data(call);
     call_unlink(sim, call);
     sim_reply_json(sim, call->req, status, call->resp, true);
     call_free(call);
