@@ -50,15 +50,13 @@ static void on_done(redisReply *reply, void *arg)
     free(c);
 }
 
+/* malloc, not calloc: glibc serves calloc without its per-thread cache */
 static struct done_ctx *done_ctx(rwd_redis_cb *cb, void *arg, int is_item)
 {
-    struct done_ctx *c = calloc(1, sizeof(*c));
+    struct done_ctx *c = malloc(sizeof(*c));
 
-    if (c) {
-        c->cb = cb;
-        c->arg = arg;
-        c->is_item = is_item;
-    }
+    if (c)
+        *c = (struct done_ctx){.cb = cb, .arg = arg, .is_item = is_item};
     return c;
 }
 

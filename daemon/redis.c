@@ -27,10 +27,16 @@
 #include <openssl/sha.h>
 
 #include "log.h"
+#include "reply.h"
+#include "util.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define OBUF_KEEP      (256 * 1024) /* output buffer room kept between loop turns */
+#define PENDING_BLOCK  2048         /* a command's record, kept for reuse when this size */
+#define PENDING_SPARE  64           /* records kept for reuse: 128 KiB at most */
+
+struct pending;
 
 struct rwd_redis {
     struct event_base *base;
@@ -53,6 +59,8 @@ struct rwd_redis {
     void (*on_ready)(void *);
     void (*on_lost)(void *);
     void *arg;
+    struct pending *spare[PENDING_SPARE]; /* released records of PENDING_BLOCK bytes */
+    int nspare;
 };
 
 /* One outstanding command: the caller's callback, plus for a script call the RESP of its
@@ -66,6 +74,7 @@ struct pending {
     size_t argc;                     /* the script call's, EVALSHA included */
     char *rest;                      /* RESP of numkeys, keys, args */
     size_t restlen;
+    bool block; /* PENDING_BLOCK bytes long: reusable */
 };
 
 #define EVAL_HEAD_MAX 96 /* "*<argc>\r\n$7\r\nEVALSHA\r\n$40\r\n<sha>\r\n" */
@@ -311,6 +320,38 @@ static size_t uint_len(size_t n)
     return k;
 }
 
+/* A record for a command, with extra bytes after it. A script call's takes about 1 KB with its
+ * RESP, past what glibc keeps in its per-thread cache (1032 bytes): each malloc and free went
+ * through its bins, and often consolidated them. Records of up to PENDING_BLOCK bytes are
+ * allocated at that size and reused instead, a few of them kept while released (poisoned for
+ * ASan meanwhile). */
+static struct pending *pending_new(struct rwd_redis *r, rwd_redis_cb *cb, void *arg, size_t extra)
+{
+    bool block = extra <= PENDING_BLOCK - sizeof(struct pending);
+    struct pending *p;
+
+    if (block && r->nspare) {
+        p = r->spare[--r->nspare];
+        RWD_UNPOISON(p, PENDING_BLOCK);
+    } else if (!(p = malloc(block ? PENDING_BLOCK : sizeof(*p) + extra))) {
+        return NULL;
+    }
+    *p = (struct pending){.r = r, .cb = cb, .arg = arg, .block = block};
+    return p;
+}
+
+static void pending_free(struct pending *p)
+{
+    struct rwd_redis *r = p->r;
+
+    if (p->block && r->nspare < PENDING_SPARE) {
+        RWD_POISON(p, PENDING_BLOCK);
+        r->spare[r->nspare++] = p;
+    } else {
+        free(p);
+    }
+}
+
 static void on_reply(redisAsyncContext *ac, void *reply, void *privdata);
 
 /* Queues a command on the context (lens NULL: the arguments are strings), in RESP written here:
@@ -411,7 +452,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
         rep = NULL;
     }
     p->cb(rep, p->arg);
-    free(p);
+    pending_free(p);
 held:
     if (r->one_batch && r->replied == r->written && r->issued > r->written && r->ac &&
         !r->closing && !event_pending(r->flush, EV_TIMEOUT, NULL))
@@ -425,13 +466,10 @@ int rwd_redis_cmd(struct rwd_redis *r, rwd_redis_cb *cb, void *arg, int argc, co
 
     if (!r->ready)
         return -1;
-    if (!(p = calloc(1, sizeof(*p))))
+    if (!(p = pending_new(r, cb, arg, 0)))
         return -1;
-    p->r = r;
-    p->cb = cb;
-    p->arg = arg;
     if (send_argv(r->ac, p, argc, argv, lens) != REDIS_OK) {
-        free(p);
+        pending_free(p);
         return -1;
     }
     r->issued++;
@@ -455,11 +493,8 @@ int rwd_redis_eval(struct rwd_redis *r, const struct rwd_script *s, rwd_redis_cb
     }
     /* One allocation: the pending record, room for the EVALSHA header, then the arguments in
      * RESP, formatted once: sent from here, and kept for an EVAL retry. */
-    if (!(p = malloc(sizeof(*p) + EVAL_HEAD_MAX + restlen)))
+    if (!(p = pending_new(r, cb, arg, EVAL_HEAD_MAX + restlen)))
         return -1;
-    p->r = r;
-    p->cb = cb;
-    p->arg = arg;
     p->script = s;
     p->argc = total;
     p->rest = (char *)(p + 1) + EVAL_HEAD_MAX;
@@ -476,7 +511,7 @@ int rwd_redis_eval(struct rwd_redis *r, const struct rwd_script *s, rwd_redis_cb
     o = put_bulk(o, "EVALSHA", 7);
     put_bulk(o, s->sha, 40);
     if (redisAsyncFormattedCommand(r->ac, on_reply, p, head, headlen + restlen) != REDIS_OK) {
-        free(p);
+        pending_free(p);
         return -1;
     }
     r->issued++;
@@ -567,6 +602,7 @@ static void connect_to(struct rwd_redis *r, const char *host)
         return;
     }
     ac->data = r;
+    ac->c.reader->fn = &rwd_reply_fns;
     if (attach(r, ac) < 0) {
         log_warnx("%s: cannot attach to the event loop", r->name);
         redisAsyncFree(ac);
@@ -638,6 +674,12 @@ void rwd_redis_free(struct rwd_redis *r)
         event_free(r->retry_ev);
     if (r->flush)
         event_free(r->flush);
+    while (r->nspare) {
+        struct pending *p = r->spare[--r->nspare];
+
+        RWD_UNPOISON(p, PENDING_BLOCK);
+        free(p);
+    }
     free(r->name);
     free(r->addr.host);
     free(r->addr.path);

@@ -170,23 +170,25 @@ static void task_free(struct task *t)
 
 int rwd_submit_add(struct rwd_submit *s, const char *uuid, char *body, size_t len, bool maybe_sent)
 {
-    struct task *t = calloc(1, sizeof(*t));
+    struct task *t = malloc(sizeof(*t)); /* not calloc: glibc serves it without its tcache */
+    size_t ulen = strnlen(uuid, RW_UUID_LEN);
     struct task **pp;
 
     if (!t) {
         free(body);
         return -1;
     }
-    t->s = s;
-    t->body = body;
-    t->len = len;
-    t->added_ms = rwd_now_ms();
-    snprintf(t->uuid, sizeof(t->uuid), "%s", uuid);
+    *t = (struct task){.s = s,
+                       .state = maybe_sent ? T_CHECK : T_QUEUED,
+                       .body = body,
+                       .len = len,
+                       .added_ms = rwd_now_ms()};
+    memcpy(t->uuid, uuid, ulen);
+    t->uuid[ulen] = '\0';
     pp = hash_slot(s, uuid);
     t->hnext = *pp;
     *pp = t;
     s->count++;
-    t->state = maybe_sent ? T_CHECK : T_QUEUED;
     TAILQ_INSERT_TAIL(maybe_sent ? &s->checkq : &s->queue, t, entry);
     flush_soon(s);
     return 0;

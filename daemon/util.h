@@ -8,6 +8,24 @@
 #include <sys/time.h>
 #include <time.h>
 
+/* A block kept for reuse is poisoned for AddressSanitizer while it waits, so that a use after
+ * its release is reported as it would be after free(). */
+#if defined(__SANITIZE_ADDRESS__)
+#define RWD_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RWD_ASAN 1
+#endif
+#endif
+#ifdef RWD_ASAN
+#include <sanitizer/asan_interface.h>
+#define RWD_POISON(p, n)   ASAN_POISON_MEMORY_REGION(p, n)
+#define RWD_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define RWD_POISON(p, n)   ((void)(p), (void)(n))
+#define RWD_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 /* Wall-clock milliseconds since the epoch: the unit of every timestamp in a record. */
 static inline int64_t rwd_now_ms(void)
 {

@@ -19,7 +19,7 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 
 echo "== fuzz targets (clang, libFuzzer with ASan+UBSan), ${RW_FUZZ_SECONDS:-5} s each"
 RW_TARGETS="fuzz_job fuzz_response fuzz_config fuzz_webhook fuzz_validate fuzz_http fuzz_cbody
-fuzz_job_read" \
+fuzz_job_read fuzz_reply" \
     rw_build "$RW_TOP/build-fuzz" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DRW_FUZZ=ON -DRW_SANITIZE=ON -DRW_FUZZ_SECONDS="${RW_FUZZ_SECONDS:-5}"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
