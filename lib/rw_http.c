@@ -3,9 +3,9 @@
  * RFC asks of a server that may sit behind a proxy), lenient where the RFC allows it (bare LF
  * line ends, empty lines before a request). */
 #include "rw_http.h"
+#include "rw_swar.h"
 
 #include <string.h>
-#include <strings.h>
 
 enum { CHUNK_SIZE, CHUNK_DATA, CHUNK_DATA_END, CHUNK_TRAILER };
 
@@ -61,21 +61,75 @@ static enum rw_http_rc fail(struct rw_http_req *r, int status, const char *why)
     return RW_HTTP_ERROR;
 }
 
-static bool is_tchar(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           (c && strchr("!#$%&'*+-.^_`|~", c));
-}
+/* tchar (RFC 9110, 5.6.2): the bytes of a method or a field name. */
+static const bool tchar[256] = {
+    ['0' ... '9'] = true, ['A' ... 'Z'] = true, ['a' ... 'z'] = true, ['!'] = true,  ['#'] = true,
+    ['$'] = true,         ['%'] = true,         ['&'] = true,         ['\''] = true, ['*'] = true,
+    ['+'] = true,         ['-'] = true,         ['.'] = true,         ['^'] = true,  ['_'] = true,
+    ['`'] = true,         ['|'] = true,         ['~'] = true,
+};
 
 static bool is_ows(char c)
 {
     return c == ' ' || c == '\t';
 }
 
-/* Does [s, s+n), a field name or a token of a value, equal word, ignoring case? */
-static bool word_is(const char *s, size_t n, const char *word)
+/* Do the n bytes at s equal word (in lower case), ignoring the case of ASCII letters? */
+static bool lower_is(const char *s, const char *word, size_t n)
 {
-    return strlen(word) == n && strncasecmp(s, word, n) == 0;
+    for (size_t k = 0; k < n; k++) {
+        unsigned char c = (unsigned char)s[k];
+
+        if ((c >= 'A' && c <= 'Z' ? c | 0x20 : c) != (unsigned char)word[k])
+            return false;
+    }
+    return true;
+}
+
+/* Does [s, s+n), a field name or a token of a value, equal the literal word, ignoring case? The
+ * lengths are compared first: most words are ruled out by that alone. */
+#define WORD_IS(s, n, word) ((n) == sizeof(word) - 1 && lower_is(s, word, sizeof(word) - 1))
+
+/* The end of the request target at s[i] (n bytes in all): the first byte that is not VCHAR or
+ * obs-text, i.e. a control character, a space or DEL. */
+static size_t target_end(const char *s, size_t i, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+
+    for (; n - i >= 8; i += 8) {
+        uint64_t w = rw_swar_load(u + i);
+        uint64_t stop = rw_swar_below(w, 0x21) | rw_swar_eq(w, 0x7f);
+
+        if (stop)
+            return i + rw_swar_first(stop);
+    }
+    while (i < n && u[i] > ' ' && u[i] != 0x7f)
+        i++;
+    return i;
+}
+
+/* The first byte in [s+k, s+e) that a field value may not hold (a control character but HTAB,
+ * or DEL), e when none. */
+static size_t value_bad(const char *s, size_t k, size_t e)
+{
+    const unsigned char *u = (const unsigned char *)s;
+
+    while (k < e) {
+        if (e - k >= 8) {
+            uint64_t w = rw_swar_load(u + k);
+            uint64_t stop = rw_swar_below(w, 0x20) | rw_swar_eq(w, 0x7f);
+
+            if (!stop) {
+                k += 8;
+                continue;
+            }
+            k += rw_swar_first(stop);
+        }
+        if ((u[k] < ' ' && u[k] != '\t') || u[k] == 0x7f)
+            return k;
+        k++; /* a plain byte, or an HTAB */
+    }
+    return e;
 }
 
 /* The end of the line that starts at p (the LF's index), or -1 when no LF before end. */
@@ -96,14 +150,13 @@ static enum rw_http_rc request_line(struct rw_http_req *r, char *s, size_t n)
 {
     size_t i = 0, m, t;
 
-    while (i < n && is_tchar((unsigned char)s[i]))
+    while (i < n && tchar[(unsigned char)s[i]])
         i++;
     if (i == 0 || i > MAX_METHOD || i == n || s[i] != ' ')
         return fail(r, 400, "malformed request line");
     m = i++;
     t = i;
-    while (i < n && (unsigned char)s[i] > ' ' && s[i] != 0x7f)
-        i++;
+    i = target_end(s, i, n);
     if (i == t || i == n || s[i] != ' ')
         return fail(r, 400, "malformed request target");
     s[m] = s[i] = '\0';
@@ -126,7 +179,7 @@ static enum rw_http_rc header(struct rw_http_req *r, const char *s, size_t n, bo
 
     if (n && is_ows(s[0]))
         return fail(r, 400, "folded header line");
-    while (i < n && is_tchar((unsigned char)s[i]))
+    while (i < n && tchar[(unsigned char)s[i]])
         i++;
     if (i == 0 || i == n || s[i] != ':')
         return fail(r, 400, "malformed header line");
@@ -134,10 +187,9 @@ static enum rw_http_rc header(struct rw_http_req *r, const char *s, size_t n, bo
         ;
     for (e = n; e > v && is_ows(s[e - 1]); e--)
         ;
-    for (size_t k = v; k < e; k++)
-        if (((unsigned char)s[k] < ' ' && s[k] != '\t') || s[k] == 0x7f)
-            return fail(r, 400, "control character in a header value");
-    if (word_is(s, i, "content-length")) {
+    if (value_bad(s, v, e) != e)
+        return fail(r, 400, "control character in a header value");
+    if (WORD_IS(s, i, "content-length")) {
         int64_t cl = 0;
 
         if (v == e)
@@ -152,11 +204,11 @@ static enum rw_http_rc header(struct rw_http_req *r, const char *s, size_t n, bo
         if (r->content_length >= 0 && r->content_length != cl)
             return fail(r, 400, "conflicting Content-Length headers");
         r->content_length = cl;
-    } else if (word_is(s, i, "transfer-encoding")) {
-        if (r->chunked || !word_is(s + v, e - v, "chunked"))
+    } else if (WORD_IS(s, i, "transfer-encoding")) {
+        if (r->chunked || !WORD_IS(s + v, e - v, "chunked"))
             return fail(r, 501, "only the chunked transfer coding is accepted");
         r->chunked = true;
-    } else if (word_is(s, i, "connection")) {
+    } else if (WORD_IS(s, i, "connection")) {
         for (size_t a = v; a < e;) {
             size_t b = a, c;
 
@@ -164,15 +216,15 @@ static enum rw_http_rc header(struct rw_http_req *r, const char *s, size_t n, bo
                 b++;
             for (c = b; c > a && is_ows(s[c - 1]); c--)
                 ;
-            if (word_is(s + a, c - a, "close"))
+            if (WORD_IS(s + a, c - a, "close"))
                 *conn_close = true;
-            else if (word_is(s + a, c - a, "keep-alive"))
+            else if (WORD_IS(s + a, c - a, "keep-alive"))
                 *conn_keep = true;
             for (a = b + 1; a < e && is_ows(s[a]); a++)
                 ;
         }
-    } else if (word_is(s, i, "expect")) {
-        if (!word_is(s + v, e - v, "100-continue"))
+    } else if (WORD_IS(s, i, "expect")) {
+        if (!WORD_IS(s + v, e - v, "100-continue"))
             return fail(r, 417, "unknown expectation");
         r->expect_continue = true;
     }

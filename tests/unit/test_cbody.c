@@ -469,6 +469,111 @@ static void test_not_nul_terminated(void)
                   RW_CBODY_INVALID);
 }
 
+/* in read from a heap block of exactly n bytes, so that ASan sees any read past it. */
+static int read_exact(const char *in, size_t n, struct rw_cbody *b, char *err, size_t errlen)
+{
+    char *buf = malloc(n ? n : 1);
+    int rc;
+
+    if (!buf)
+        abort();
+    memcpy(buf, in, n);
+    err[0] = '\0';
+    rc = rw_cbody_read(buf, n, b, err, errlen);
+    free(buf);
+    return rc;
+}
+
+/* What the word-at-a-time string scan stops at, and what it lets through, at every position of
+ * strings 1..25 bytes long: every place in a word, and the bytes after the last whole word; in a
+ * field kept (imageUUID, unescaped) and in a member only validated. */
+static void test_scan_edges(void)
+{
+    static const struct {
+        const char *put;  /* put at position k */
+        const char *read; /* what it reads as; NULL: invalid */
+        const char *msg;  /* then: the message */
+    } t[] = {
+        {"a", "a", NULL},
+        {" ", " ", NULL},
+        {"\x7f", "\x7f", NULL},
+        {"\xc3\xa9", "\xc3\xa9", NULL},
+        {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80", NULL},
+        {"\\n", "\n", NULL},
+        {"\\\"", "\"", NULL},
+        {"\\\\", "\\", NULL},
+        {"\\u00e9", "\xc3\xa9", NULL},
+        {"\x01", NULL, "control character in a string"},
+        {"\x1f", NULL, "control character in a string"},
+        {"\x80", NULL, "invalid UTF-8"},
+        {"\xff", NULL, "invalid UTF-8"},
+        {"\xc3", NULL, "invalid UTF-8"},
+    };
+    static const char *const keys[] = {"imageUUID", "x"};
+
+    for (size_t j = 0; j < sizeof(t) / sizeof(t[0]); j++) {
+        for (size_t key = 0; key < 2; key++) {
+            for (size_t len = 0; len <= 24; len++) {
+                for (size_t k = 0; k <= len; k++) {
+                    char str[64], body[128], err[200], want[64];
+                    struct rw_cbody b;
+                    int pre, rc;
+
+                    snprintf(str, sizeof(str), "%.*s%s%.*s", (int)k, "aaaaaaaaaaaaaaaaaaaaaaaa",
+                             t[j].put, (int)(len - k), "aaaaaaaaaaaaaaaaaaaaaaaa");
+                    pre = snprintf(body, sizeof(body), "{\"data\":[{\"%s\":\"", keys[key]);
+                    snprintf(body + pre, sizeof(body) - (size_t)pre, "%s\"}]}", str);
+                    rc = read_exact(body, strlen(body), &b, err, sizeof(err));
+                    if (!t[j].read) {
+                        char msg[100];
+
+                        snprintf(msg, sizeof(msg), "%s at byte %zu", t[j].msg, (size_t)pre + k);
+                        RWT_CHECK_INT(rc, RW_CBODY_INVALID);
+                        if (!strstr(err, msg)) {
+                            fprintf(stderr, "  %s: \"%s\", not \"%s\"\n", body, err, msg);
+                            rwt_failed++;
+                        }
+                        continue;
+                    }
+                    RWT_CHECK_INT(rc, RW_CBODY_OK);
+                    if (rc != RW_CBODY_OK) {
+                        fprintf(stderr, "  %s: %s\n", body, err);
+                        continue;
+                    }
+                    snprintf(want, sizeof(want), "%.*s%s%.*s", (int)k, "aaaaaaaaaaaaaaaaaaaaaaaa",
+                             t[j].read, (int)(len - k), "aaaaaaaaaaaaaaaaaaaaaaaa");
+                    RWT_CHECK_STR(b.items[0].image_uuid, key == 0 ? want : "");
+                }
+            }
+        }
+    }
+    /* every prefix, from a block that ends there: nothing is read past it */
+    {
+        static const char body[] =
+            "{\"data\":[{\"imageBase64Data\":\"/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAA0JCgsKCA0L\","
+            "\"imageUUID\":\"6c5f0e2a-1b3c-4d5e-8f90-a1b2c3d4e5f6\"}]}";
+        const size_t str0 = strlen("{\"data\":[{\"imageBase64Data\":\"");
+        const size_t str1 = str0 + strlen("/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAA0JCgsKCA0L");
+
+        for (size_t cut = 0; cut < sizeof(body) - 1; cut++) {
+            struct rw_cbody b;
+            char err[200], msg[64];
+
+            RWT_CHECK_INT(read_exact(body, cut, &b, err, sizeof(err)), RW_CBODY_INVALID);
+            if (cut >= str0 && cut <= str1) {
+                snprintf(msg, sizeof(msg), "unterminated string at byte %zu", cut);
+                RWT_CHECK(strstr(err, msg) != NULL);
+            }
+        }
+        {
+            struct rw_cbody b;
+            char err[200];
+
+            RWT_CHECK_INT(read_exact(body, sizeof(body) - 1, &b, err, sizeof(err)), RW_CBODY_OK);
+        }
+    }
+}
+
 /* Items as many as fit, each with its own fields; the counts a task's callbacks bring. */
 static void test_many_items(void)
 {
@@ -517,6 +622,7 @@ static const struct rwt_case cases[] = {
     {"not_nul_terminated", test_not_nul_terminated},
     {"many_items", test_many_items},
     {"big_cost", test_big_cost},
+    {"scan_edges", test_scan_edges},
 };
 
 RWT_MAIN(cases)

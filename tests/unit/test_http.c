@@ -91,6 +91,10 @@ static void test_table(void)
          {RW_HTTP_DONE, 0, "POST", "/a", "", false, false, 0}},
         {"POST /a HTTP/1.1\r\nexpect: 100-Continue\r\ncontent-length:  3 \r\n\r\nabc",
          {RW_HTTP_DONE, 0, "POST", "/a", "abc", true, true, 0}},
+        /* names are told apart by their length, then their letters, in any case */
+        {"POST /a HTTP/1.1\r\nCONTENT-LENGTH: 2\r\nContent-Lengtx: 9\r\nContent_Length: 9\r\n"
+         "Content-Length9: 9\r\nConnection: CLOSE\r\n\r\nok",
+         {RW_HTTP_DONE, 0, "POST", "/a", "ok", false, false, 0}},
         /* chunked, with extensions and a trailer; decoded in place */
         {"POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
          "5;ext=1\r\nhello\r\n1\r\n \r\nA \r\n0123456789\r\n0\r\nX-T: 1\r\n\r\n",
@@ -203,10 +207,82 @@ static void test_prefixes(void)
     }
 }
 
+/* in parsed once from a heap block of exactly n bytes, so that ASan sees any read past it. */
+static int parse_exact(struct rw_http_req *r, const char *in, size_t n)
+{
+    char *buf = malloc(n ? n : 1);
+    int rc;
+
+    if (!buf)
+        abort();
+    memcpy(buf, in, n);
+    rw_http_init(r);
+    rc = rw_http_parse(r, buf, n, &LIM);
+    free(buf);
+    return rc;
+}
+
+/* Bytes the word-at-a-time scans stop at, or let through, at every position of a request target
+ * and a field value 0..23 bytes long (so at every place in a word, and in the bytes after the
+ * last whole word). */
+static void test_scan_edges(void)
+{
+    static const struct {
+        unsigned char c;
+        bool target_ok, value_ok; /* allowed in a target, in a field value */
+    } t[] = {
+        {'a', true, true},    {'~', true, true},    {0x80, true, true},
+        {0xff, true, true},   {0x7f, false, false}, {0x01, false, false},
+        {0x1f, false, false}, {'\t', false, true},  {' ', false, true},
+    };
+
+    for (size_t j = 0; j < sizeof(t) / sizeof(t[0]); j++) {
+        for (size_t len = 1; len <= 24; len++) {
+            for (size_t k = 0; k < len; k++) {
+                char part[32], in[128];
+                struct rw_http_req r;
+                struct want w = {RW_HTTP_DONE, 0, "GET", part, "", true, false, 0};
+                size_t n;
+
+                memset(part, 'a', len);
+                part[len] = '\0';
+                part[k] = (char)t[j].c;
+                /* a target */
+                n = (size_t)snprintf(in, sizeof(in), "GET %s HTTP/1.1\r\n\r\n", part);
+                if (!t[j].target_ok)
+                    w = (struct want){RW_HTTP_ERROR, 400, NULL, NULL, NULL, false, false, 0};
+                check_one(in, &w);
+                RWT_CHECK_INT(parse_exact(&r, in, n),
+                              t[j].target_ok ? RW_HTTP_DONE : RW_HTTP_ERROR);
+                /* a field value (spaces and tabs at its ends are not part of it) */
+                n = (size_t)snprintf(in, sizeof(in), "GET / HTTP/1.1\r\nX-Y: %s\r\n\r\n", part);
+                w = (struct want){RW_HTTP_DONE, 0, "GET", "/", "", true, false, 0};
+                if (!t[j].value_ok)
+                    w = (struct want){RW_HTTP_ERROR, 400, NULL, NULL, NULL, false, false, 0};
+                check_one(in, &w);
+                RWT_CHECK_INT(parse_exact(&r, in, n), t[j].value_ok ? RW_HTTP_DONE : RW_HTTP_ERROR);
+                if (!t[j].value_ok)
+                    RWT_CHECK_STR(r.error, "control character in a header value");
+            }
+        }
+    }
+    /* every prefix, from a block that ends there: nothing is read past it */
+    {
+        static const char in[] = "POST /callback/0123456789abcdef?token=0123456789abcdef HTTP/1.1"
+                                 "\r\nUser-Agent: runware-sim 0123456789\r\n\r\n";
+        struct rw_http_req r;
+
+        for (size_t cut = 0; cut < sizeof(in) - 1; cut++)
+            RWT_CHECK_INT(parse_exact(&r, in, cut), RW_HTTP_MORE);
+        RWT_CHECK_INT(parse_exact(&r, in, sizeof(in) - 1), RW_HTTP_DONE);
+    }
+}
+
 static const struct rwt_case cases[] = {
     {"table", test_table},
     {"head_limit", test_head_limit},
     {"prefixes", test_prefixes},
+    {"scan_edges", test_scan_edges},
 };
 
 RWT_MAIN(cases)
