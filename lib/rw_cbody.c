@@ -48,8 +48,7 @@ static const unsigned char *rw_cb_plain_run(const unsigned char *p, const unsign
 {
     for (; end - p >= 8; p += 8) {
         uint64_t w = rw_swar_load(p);
-        uint64_t stop =
-            rw_swar_below(w, 0x20) | rw_swar_eq(w, '"') | rw_swar_eq(w, '\\') | (w & RW_SWAR_HIGHS);
+        uint64_t stop = rw_swar_json_special(w) | (w & RW_SWAR_HIGHS);
 
         if (stop)
             return p + rw_swar_first(stop);
@@ -85,24 +84,7 @@ static inline void rw_cb_space(struct rw_cb_reader *r)
 /* The 4 hex digits at s (n bytes left) as a number, -1 when they are not. */
 static long rw_cb_hex4(const unsigned char *s, size_t n)
 {
-    long v = 0;
-
-    if (n < 4)
-        return -1;
-    for (int i = 0; i < 4; i++) {
-        unsigned char c = s[i];
-
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= c - '0';
-        else if (c >= 'a' && c <= 'f')
-            v |= c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            v |= c - 'A' + 10;
-        else
-            return -1;
-    }
-    return v;
+    return n < 4 ? -1 : rw_hex4(s);
 }
 
 /* Appends n bytes to a string being unescaped into out (room for max); *len becomes SIZE_MAX

@@ -11,6 +11,7 @@
 #include "rw_errors.h"
 #include "rw_jv.h"
 #include "rw_schema.h"
+#include "rw_swar.h"
 
 /* Sets key to a new string on obj. Returns -1 on ENOMEM. */
 static int rw_set_string(json_object *obj, const char *key, const char *value)
@@ -151,16 +152,6 @@ static size_t rw_skip_ws(const char *s, size_t len, size_t i)
     return i;
 }
 
-/* Does any byte of w need a look in a string: '"', '\\' or a control character? (Exact for
- * "any": each test is the classic zero-byte / less-than-byte word test.) */
-static bool rw_word_special(uint64_t w)
-{
-    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
-
-    return (((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) & highs;
-}
-
 /* i at a string's opening quote: the index after its closing quote. Prompts make up most of a
  * job, so plain stretches are skipped eight bytes at a time. */
 static size_t rw_skip_string(const char *s, size_t len, size_t i, struct rw_scan *sc)
@@ -170,8 +161,8 @@ static size_t rw_skip_string(const char *s, size_t len, size_t i, struct rw_scan
         uint64_t w;
 
         while (len - i >= 8) {
-            memcpy(&w, s + i, 8);
-            if (rw_word_special(w))
+            w = rw_swar_load((const unsigned char *)s + i);
+            if (rw_swar_json_special(w))
                 break;
             i += 8;
         }

@@ -1,5 +1,6 @@
 /* JSON text or json-c's tree -> a compact tree in one arena; see rw_jv.h. */
 #include "rw_jv.h"
+#include "rw_swar.h"
 #include "rw_utf8.h"
 
 #include <inttypes.h>
@@ -134,49 +135,20 @@ static const unsigned char rw_jplain[256] = {
     [0x5d ... 0x7f] = 1,
 };
 
-/* Does any byte of w need a look: '"', '\\', a control character or a byte from 0x80? */
-static bool rw_jword_special(uint64_t w)
-{
-    const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
-    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
-
-    return ((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b)) | w) & highs;
-}
-
-static long rw_jhex4(const unsigned char *s)
-{
-    long v = 0;
-
-    for (int i = 0; i < 4; i++) {
-        unsigned char c = s[i];
-
-        v <<= 4;
-        if (c >= '0' && c <= '9')
-            v |= c - '0';
-        else if (c >= 'a' && c <= 'f')
-            v |= c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            v |= c - 'A' + 10;
-        else
-            return -1;
-    }
-    return v;
-}
-
 /* The code point of the escape at s ("\\u..." or a pair), *adv its bytes; -1 when it is not
  * one this reader takes (bad hex, U+0000, an unpaired surrogate). */
 static long rw_jescape_u(const unsigned char *s, const unsigned char *end, size_t *adv)
 {
     long cp, lo;
 
-    if (end - s < 6 || (cp = rw_jhex4(s + 2)) <= 0)
+    if (end - s < 6 || (cp = rw_hex4(s + 2)) <= 0)
         return -1;
     *adv = 6;
     if (cp >= 0xdc00 && cp <= 0xdfff)
         return -1;
     if (cp < 0xd800 || cp > 0xdbff)
         return cp;
-    if (end - s < 12 || s[6] != '\\' || s[7] != 'u' || (lo = rw_jhex4(s + 8)) < 0xdc00 ||
+    if (end - s < 12 || s[6] != '\\' || s[7] != 'u' || (lo = rw_hex4(s + 8)) < 0xdc00 ||
         lo > 0xdfff)
         return -1;
     *adv = 12;
@@ -260,8 +232,8 @@ static int rw_jstring(struct rw_jreader *r, const char **s, uint32_t *len)
 
     for (;;) {
         while (end - p >= 8) {
-            memcpy(&w, p, 8);
-            if (rw_jword_special(w))
+            w = rw_swar_load(p);
+            if (rw_swar_json_special(w) | (w & RW_SWAR_HIGHS))
                 break;
             p += 8;
         }

@@ -41,6 +41,14 @@ static inline uint64_t rw_swar_eq(uint64_t w, unsigned char c)
     return rw_swar_below(w ^ (RW_SWAR_ONES * c), 1);
 }
 
+/* The bytes of w a JSON string cannot hold as they are: '"', '\\' and control characters
+ * (the lowest flag right, as above). Readers that check UTF-8 add the bytes from 0x80:
+ * `| (w & RW_SWAR_HIGHS)`. */
+static inline uint64_t rw_swar_json_special(uint64_t w)
+{
+    return rw_swar_below(w, 0x20) | rw_swar_eq(w, '"') | rw_swar_eq(w, '\\');
+}
+
 /* The index (0..7) of the first byte flagged in m (not 0): the lowest, as loaded. */
 static inline size_t rw_swar_first(uint64_t m)
 {

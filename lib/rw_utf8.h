@@ -1,4 +1,5 @@
-/* UTF-8, as RFC 3629 defines it: the one check every reader of JSON text here shares. */
+/* What every reader of JSON text here shares: UTF-8 as RFC 3629 defines it, and the four hex
+ * digits of a \u escape. */
 #ifndef RW_UTF8_H
 #define RW_UTF8_H
 
@@ -37,6 +38,27 @@ static inline size_t rw_utf8_seq(const unsigned char *s, size_t n)
         if (s[i] < 0x80 || s[i] > 0xbf)
             return 0;
     return need;
+}
+
+/* The value of the four hex digits at s (either case), -1 if they are not four hex digits. */
+static inline long rw_hex4(const unsigned char *s)
+{
+    long v = 0;
+
+    for (int i = 0; i < 4; i++) {
+        unsigned char c = s[i];
+
+        v <<= 4;
+        if (c >= '0' && c <= '9')
+            v |= c - '0';
+        else if (c >= 'a' && c <= 'f')
+            v |= c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            v |= c - 'A' + 10;
+        else
+            return -1;
+    }
+    return v;
 }
 
 /* Appends raw bytes as a JSON string, each byte that is not part of well-formed UTF-8 replaced
