@@ -22,7 +22,8 @@ struct done_ctx {
     rwd_redis_cb *cb;
     void *arg;
     int is_item;
-    double cost; /* the item's "cost", 0 without one */
+    double cost;    /* the item's "cost", 0 without one */
+    int64_t now_ms; /* the record's time, its tail's: the end of the job's latency */
 };
 
 static void on_done(redisReply *reply, void *arg)
@@ -30,12 +31,14 @@ static void on_done(redisReply *reply, void *arg)
     struct done_ctx *c = arg;
     redisReply *r = reply;
 
-    /* a completion comes as {2, takenAt}: the caller sees the 2, as from rwd_store_complete */
+    /* a completion comes as {2, takenAt}: the caller sees the 2, as from rwd_store_complete.
+     * The latency ends at the record's time rather than a clock read now, one round trip to
+     * Redis later: the same to the histogram, whose buckets are seconds. */
     if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
         r->element[0]->type == REDIS_REPLY_INTEGER) {
         if (r->element[1]->type == REDIS_REPLY_INTEGER && r->element[1]->integer > 0)
             rwd_metrics_observe(&rwd_metrics.job_latency,
-                                (rwd_now_ms() - r->element[1]->integer) / 1000.0);
+                                (c->now_ms - r->element[1]->integer) / 1000.0);
         r = r->element[0];
     }
     if (r && r->type == REDIS_REPLY_INTEGER) {
@@ -56,7 +59,7 @@ static struct done_ctx *done_ctx(rwd_redis_cb *cb, void *arg, int is_item)
     struct done_ctx *c = malloc(sizeof(*c));
 
     if (c)
-        *c = (struct done_ctx){.cb = cb, .arg = arg, .is_item = is_item};
+        *c = (struct done_ctx){.cb = cb, .arg = arg, .is_item = is_item, .now_ms = rwd_now_ms()};
     return c;
 }
 
@@ -78,7 +81,7 @@ int rwd_complete_item(struct rwd_store *st, const char *uuid, json_object *item,
     json_object_object_del(item, "status");
     json = json_object_to_json_string_ext(item,
                                           JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-    rw_record_tail_success(tail, rwd_now_ms());
+    rw_record_tail_success(tail, c->now_ms);
     if (json) {
         struct rwd_span span = {json, strlen(json)};
 
@@ -107,7 +110,7 @@ int rwd_complete_errors(struct rwd_store *st, const char *uuid, json_object *err
             goto out;
         }
     }
-    if ((tail = rw_record_tail(copy, rwd_now_ms())))
+    if ((tail = rw_record_tail(copy, c->now_ms)))
         rc = rwd_store_complete_timed(st, uuid, NULL, NULL, 0, tail, on_done, c);
 out:
     if (rc < 0)
@@ -129,7 +132,7 @@ static int complete_raw(struct rwd_store *st, const char *uuid, const char *imag
     if (!(c = done_ctx(cb, arg, 1)))
         return -1;
     c->cost = cost;
-    rw_record_tail_success(tail, rwd_now_ms());
+    rw_record_tail_success(tail, c->now_ms);
     if (rwd_store_complete_timed(st, uuid, image_uuid, item, nspans, tail, on_done, c) < 0) {
         free(c);
         return -1;
