@@ -491,6 +491,7 @@ struct rwd_eval *rwd_redis_eval_begin(struct rwd_redis *r, const struct rwd_scri
     char nk[16];
     size_t nklen = put_uint(nk, (size_t)nkeys), room;
 
+    /* an argument's RESP framing takes less than 32 bytes */
     if (!r->ready || nkeys < 0 || argc < 0 || bytes > SIZE_MAX / 2 - (size_t)argc * 32)
         return NULL;
     /* room for numkeys, then argc bulk strings of bytes in all, none longer than bytes */
@@ -574,10 +575,9 @@ int rwd_redis_eval(struct rwd_redis *r, const struct rwd_script *s, rwd_redis_cb
         return -1;
     for (int i = 0; i < argc; i++) {
         size_t n = lens ? lens[i] : strlen(argv[i]);
-
         char *dst = rwd_redis_eval_arg(e, n);
 
-        if (!dst) { /* not reached: the room was counted above */
+        if (!dst) { /* not reached: the bytes were counted above */
             rwd_redis_eval_cancel(e);
             return -1;
         }

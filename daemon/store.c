@@ -425,14 +425,25 @@ int rwd_store_unsubmitted(struct rwd_store *st, rwd_redis_cb *cb, void *arg)
     return rwd_redis_eval(st->cmd, &s_unsubmitted, cb, arg, 1, 2, argv, NULL);
 }
 
-/* Writes at dst the key of task uuid (ulen bytes) that ends with tail; returns the end. */
-static char *put_task_key(char *dst, const struct rwd_store *st, const char *uuid, size_t ulen,
-                          const struct key_tail *tail)
+/* Writes at dst the key of task uuid (ulen bytes) that ends with tail. */
+static void put_task_key(char *dst, const struct rwd_store *st, const char *uuid, size_t ulen,
+                         const struct key_tail *tail)
 {
     memcpy(dst, st->task_prefix, st->task_prefix_len);
     memcpy(dst + st->task_prefix_len, uuid, ulen);
     memcpy(dst + st->task_prefix_len + ulen, tail->s, tail->len);
-    return dst + st->task_prefix_len + ulen + tail->len;
+}
+
+/* The next argument of e, n bytes at p. */
+static int put_arg(struct rwd_eval *e, const char *p, size_t n)
+{
+    char *o = rwd_redis_eval_arg(e, n);
+
+    if (!o)
+        return -1;
+    if (n)
+        memcpy(o, p, n);
+    return 0;
 }
 
 /* A callback's script call, written straight into the command (its item most of the bytes). */
@@ -442,13 +453,14 @@ static int complete(struct rwd_store *st, const char *uuid, const char *image_uu
 {
     static const struct key_tail none = {"", 0};
     const struct key_tail *keys[] = {&none, &st->seen_tail, &st->items_tail};
-    size_t ulen = strlen(uuid), ilen = image_uuid ? strlen(image_uuid) : 0, tlen = strlen(tail),
-           itemlen = 0, keylen = st->task_prefix_len + ulen, bytes;
-    const struct rwd_span plain[] = {{st->pending, st->pending_len},
-                                     {st->submitting, st->submitting_len},
-                                     {st->results, st->results_len},
-                                     {uuid, ulen},
-                                     {image_uuid, ilen}};
+    size_t ulen = strlen(uuid), keylen = st->task_prefix_len + ulen, itemlen = 0, bytes = 0;
+    const struct rwd_span before[] = {{st->pending, st->pending_len},
+                                      {st->submitting, st->submitting_len},
+                                      {st->results, st->results_len},
+                                      {uuid, ulen},
+                                      {image_uuid, image_uuid ? strlen(image_uuid) : 0}},
+                          after[] = {
+                              {tail, strlen(tail)}, {st->done_ttl, st->done_ttl_len}, {timed, 1}};
     struct rwd_eval *e;
     char *o;
 
@@ -456,38 +468,28 @@ static int complete(struct rwd_store *st, const char *uuid, const char *image_uu
         return -1;
     for (size_t i = 0; i < nspans; i++)
         itemlen += item[i].n;
-    bytes = 3 * keylen + st->seen_tail.len + st->items_tail.len + st->pending_len +
-            st->submitting_len + st->results_len + ulen + ilen + itemlen + tlen + st->done_ttl_len +
-            1;
-    if (!(e = rwd_redis_eval_begin(st->cmd, &s_complete, 6, 12, bytes)))
+    for (size_t i = 0; i < 5; i++)
+        bytes += before[i].n;
+    for (size_t i = 0; i < 3; i++)
+        bytes += keylen + keys[i]->len + after[i].n;
+    if (!(e = rwd_redis_eval_begin(st->cmd, &s_complete, 6, 12, bytes + itemlen)))
         return -1;
     for (size_t i = 0; i < 3; i++) {
         if (!(o = rwd_redis_eval_arg(e, keylen + keys[i]->len)))
             goto fail;
         put_task_key(o, st, uuid, ulen, keys[i]);
     }
-    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
-        if (!(o = rwd_redis_eval_arg(e, plain[i].n)))
+    for (size_t i = 0; i < 5; i++)
+        if (put_arg(e, before[i].p, before[i].n) < 0)
             goto fail;
-        if (plain[i].n)
-            memcpy(o, plain[i].p, plain[i].n);
-    }
     if (!(o = rwd_redis_eval_arg(e, itemlen)))
         goto fail;
-    for (size_t i = 0; i < nspans; i++) {
+    for (size_t i = 0; i < nspans; o += item[i].n, i++)
         if (item[i].n)
             memcpy(o, item[i].p, item[i].n);
-        o += item[i].n;
-    }
-    if (!(o = rwd_redis_eval_arg(e, tlen)))
-        goto fail;
-    memcpy(o, tail, tlen);
-    if (!(o = rwd_redis_eval_arg(e, st->done_ttl_len)))
-        goto fail;
-    memcpy(o, st->done_ttl, st->done_ttl_len);
-    if (!(o = rwd_redis_eval_arg(e, 1)))
-        goto fail;
-    *o = *timed;
+    for (size_t i = 0; i < 3; i++)
+        if (put_arg(e, after[i].p, after[i].n) < 0)
+            goto fail;
     return rwd_redis_eval_send(e, cb, arg);
 fail:
     rwd_redis_eval_cancel(e);
