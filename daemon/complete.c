@@ -15,14 +15,15 @@
 #include "util.h"
 
 #define TOK_REUSE_MAX  (64 << 10) /* bodies up to this size share the caller's tokener */
-#define ITEM_STACK_MAX 2048       /* items copied (status or spaces left out) on the stack */
+#define ITEM_STACK_MAX 2048       /* items compacted (spaces left out) on the stack */
 
 /* One store call in flight: the caller's callback, and what to count when it is answered. */
 struct done_ctx {
     rwd_redis_cb *cb;
     void *arg;
     int is_item;
-    double cost; /* the item's "cost", 0 without one */
+    double cost;    /* the item's "cost", 0 without one */
+    int64_t now_ms; /* the record's time, its tail's: the end of the job's latency */
 };
 
 static void on_done(redisReply *reply, void *arg)
@@ -30,12 +31,14 @@ static void on_done(redisReply *reply, void *arg)
     struct done_ctx *c = arg;
     redisReply *r = reply;
 
-    /* a completion comes as {2, takenAt}: the caller sees the 2, as from rwd_store_complete */
+    /* a completion comes as {2, takenAt}: the caller sees the 2, as from rwd_store_complete.
+     * The latency ends at the record's time rather than a clock read now, one round trip to
+     * Redis later: the same to the histogram, whose buckets are seconds. */
     if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
         r->element[0]->type == REDIS_REPLY_INTEGER) {
         if (r->element[1]->type == REDIS_REPLY_INTEGER && r->element[1]->integer > 0)
             rwd_metrics_observe(&rwd_metrics.job_latency,
-                                (rwd_now_ms() - r->element[1]->integer) / 1000.0);
+                                (c->now_ms - r->element[1]->integer) / 1000.0);
         r = r->element[0];
     }
     if (r && r->type == REDIS_REPLY_INTEGER) {
@@ -56,7 +59,7 @@ static struct done_ctx *done_ctx(rwd_redis_cb *cb, void *arg, int is_item)
     struct done_ctx *c = malloc(sizeof(*c));
 
     if (c)
-        *c = (struct done_ctx){.cb = cb, .arg = arg, .is_item = is_item};
+        *c = (struct done_ctx){.cb = cb, .arg = arg, .is_item = is_item, .now_ms = rwd_now_ms()};
     return c;
 }
 
@@ -78,9 +81,12 @@ int rwd_complete_item(struct rwd_store *st, const char *uuid, json_object *item,
     json_object_object_del(item, "status");
     json = json_object_to_json_string_ext(item,
                                           JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-    rw_record_tail_success(tail, rwd_now_ms());
-    if (json)
-        rc = rwd_store_complete_timed(st, uuid, img, json, strlen(json), tail, on_done, c);
+    rw_record_tail_success(tail, c->now_ms);
+    if (json) {
+        struct rwd_span span = {json, strlen(json)};
+
+        rc = rwd_store_complete_timed(st, uuid, img, &span, 1, tail, on_done, c);
+    }
     if (rc < 0)
         free(c);
     return rc;
@@ -104,7 +110,7 @@ int rwd_complete_errors(struct rwd_store *st, const char *uuid, json_object *err
             goto out;
         }
     }
-    if ((tail = rw_record_tail(copy, rwd_now_ms())))
+    if ((tail = rw_record_tail(copy, c->now_ms)))
         rc = rwd_store_complete_timed(st, uuid, NULL, NULL, 0, tail, on_done, c);
 out:
     if (rc < 0)
@@ -114,10 +120,11 @@ out:
     return rc;
 }
 
-/* One result item of the fast path, its bytes as the record takes them (item_len of them at
- * item): what rwd_complete_item does, with no tree and no allocation of ours. */
+/* One result item of the fast path, its bytes as the record takes them (the concatenation of
+ * its nspans pieces): what rwd_complete_item does, with no tree and no allocation of ours. */
 static int complete_raw(struct rwd_store *st, const char *uuid, const char *image_uuid,
-                        const char *item, size_t item_len, double cost, rwd_redis_cb *cb, void *arg)
+                        const struct rwd_span *item, size_t nspans, double cost, rwd_redis_cb *cb,
+                        void *arg)
 {
     char tail[RW_RECORD_TAIL_MAX];
     struct done_ctx *c;
@@ -125,15 +132,17 @@ static int complete_raw(struct rwd_store *st, const char *uuid, const char *imag
     if (!(c = done_ctx(cb, arg, 1)))
         return -1;
     c->cost = cost;
-    rw_record_tail_success(tail, rwd_now_ms());
-    if (rwd_store_complete_timed(st, uuid, image_uuid, item, item_len, tail, on_done, c) < 0) {
+    rw_record_tail_success(tail, c->now_ms);
+    if (rwd_store_complete_timed(st, uuid, image_uuid, item, nspans, tail, on_done, c) < 0) {
         free(c);
         return -1;
     }
     return 0;
 }
 
-/* rwd_complete_body for a body rw_cbody_read has read. */
+/* rwd_complete_body for a body rw_cbody_read has read. An item goes into the store's command
+ * as it stands in the body, in two pieces around its status member when it has one; only an
+ * item with whitespace between its tokens is copied (compacted) first. */
 static int complete_fast(struct rwd_store *st, const char *uuid, const char *body,
                          const struct rw_cbody *b, rwd_redis_cb *cb, void *arg, int *failed)
 {
@@ -142,8 +151,8 @@ static int complete_fast(struct rwd_store *st, const char *uuid, const char *bod
     for (size_t i = 0; i < b->nitems; i++) {
         const struct rw_cbody_item *it = &b->items[i];
         char stack[ITEM_STACK_MAX], *copy = NULL;
-        const char *item = body + it->off;
-        size_t item_len = it->len;
+        struct rwd_span span[2] = {{body + it->off, it->len}};
+        size_t nspans = 1;
 
         if (it->has_task_uuid && strcmp(it->task_uuid, uuid) != 0) {
             /* the body's text reaches the log only when it is a UUID (no injected lines) */
@@ -155,15 +164,20 @@ static int complete_fast(struct rwd_store *st, const char *uuid, const char *bod
             log_warnx("task %s: callback item without imageUUID ignored", uuid);
             continue;
         }
-        if (it->cut_len || it->spaced) {
+        if (it->spaced) {
             if (it->len > sizeof(stack) && !(copy = malloc(it->len))) {
                 ++*failed;
                 continue;
             }
-            item_len = rw_cbody_item_copy(body, it, copy ? copy : stack);
-            item = copy ? copy : stack;
+            span[0].p = copy ? copy : stack;
+            span[0].n = rw_cbody_item_copy(body, it, copy ? copy : stack);
+        } else if (it->cut_len) {
+            span[0].n = it->cut_off - it->off;
+            span[1].p = body + it->cut_off + it->cut_len;
+            span[1].n = it->off + it->len - it->cut_off - it->cut_len;
+            nspans = 2;
         }
-        if (complete_raw(st, uuid, it->image_uuid, item, item_len, it->cost, cb, arg) < 0)
+        if (complete_raw(st, uuid, it->image_uuid, span, nspans, it->cost, cb, arg) < 0)
             ++*failed;
         else
             calls++;

@@ -9,6 +9,13 @@
 
 #include "log.h"
 
+/* A response body starts in a buffer of RESP_BLOCK bytes (an acknowledgement takes one). Such
+ * buffers are kept for the next requests, a few of them, rather than freed: one of this size is
+ * past glibc's per-thread cache, and its malloc and free went through the bins each time and
+ * often consolidated them. */
+#define RESP_BLOCK 4096
+#define RESP_SPARE 16
+
 struct xfer {
     TAILQ_ENTRY(xfer) entry;
     struct rwd_http *h;
@@ -38,7 +45,20 @@ struct rwd_http {
     size_t max_response;
     size_t inflight;
     TAILQ_HEAD(, xfer) xfers;
+    char *spare[RESP_SPARE]; /* released response buffers of RESP_BLOCK bytes */
+    int nspare;
 };
+
+/* Frees x's response buffer, or keeps it for another request. */
+static void resp_release(struct rwd_http *h, struct xfer *x)
+{
+    if (x->resp_cap == RESP_BLOCK && h->nspare < RESP_SPARE)
+        h->spare[h->nspare++] = x->resp;
+    else
+        free(x->resp);
+    x->resp = NULL;
+    x->resp_len = x->resp_cap = 0;
+}
 
 static void check_done(struct rwd_http *h)
 {
@@ -69,7 +89,7 @@ static void check_done(struct rwd_http *h)
         x->cb(&res, x->arg);
         curl_easy_cleanup(x->easy);
         free(x->body);
-        free(x->resp);
+        resp_release(h, x);
         free(x);
     }
 }
@@ -152,8 +172,11 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
         x->too_big = true;
         return 0;
     }
-    if (x->resp_len + n + 1 > x->resp_cap) {
-        size_t cap = x->resp_cap ? x->resp_cap : 4096;
+    if (!x->resp_cap && n + 1 <= RESP_BLOCK && x->h->nspare) {
+        x->resp = x->h->spare[--x->h->nspare];
+        x->resp_cap = RESP_BLOCK;
+    } else if (x->resp_len + n + 1 > x->resp_cap) {
+        size_t cap = x->resp_cap ? x->resp_cap : RESP_BLOCK;
         char *p;
 
         while (cap < x->resp_len + n + 1)
@@ -293,6 +316,8 @@ void rwd_http_free(struct rwd_http *h)
         free(x->resp);
         free(x);
     }
+    while (h->nspare)
+        free(h->spare[--h->nspare]);
     if (h->multi)
         curl_multi_cleanup(h->multi);
     if (h->timer)

@@ -208,17 +208,16 @@ static void handle_job(struct rwd_intake *in, const char *raw, size_t len)
 {
     struct rw_job job = {0};
     json_object *errors = NULL;
-    struct job_ctx *c = len < SIZE_MAX - sizeof(*c) ? calloc(1, sizeof(*c) + len + 1) : NULL;
+    /* malloc, not calloc: only the record is zeroed, not the job's bytes after it */
+    struct job_ctx *c = len < SIZE_MAX - sizeof(*c) ? malloc(sizeof(*c) + len + 1) : NULL;
     char *head = NULL;
     int rc;
 
     if (!c)
         goto nomem;
-    c->raw = (char *)(c + 1);
+    *c = (struct job_ctx){.in = in, .raw = (char *)(c + 1), .rawlen = len};
     memcpy(c->raw, raw, len);
     c->raw[len] = '\0';
-    c->rawlen = len;
-    c->in = in;
     c->taken_ms = rwd_now_ms();
     in->busy++;
     rwd_metrics.jobs_taken++;

@@ -18,6 +18,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -74,7 +75,9 @@ struct pending {
     size_t argc;                     /* the script call's, EVALSHA included */
     char *rest;                      /* RESP of numkeys, keys, args */
     size_t restlen;
-    bool block; /* PENDING_BLOCK bytes long: reusable */
+    size_t bytes; /* argument bytes still to come (while a script call is built) */
+    int left;     /* arguments still to come (likewise) */
+    bool block;   /* PENDING_BLOCK bytes long: reusable */
 };
 
 #define EVAL_HEAD_MAX 96 /* "*<argc>\r\n$7\r\nEVALSHA\r\n$40\r\n<sha>\r\n" */
@@ -476,46 +479,111 @@ int rwd_redis_cmd(struct rwd_redis *r, rwd_redis_cb *cb, void *arg, int argc, co
     return 0;
 }
 
-int rwd_redis_eval(struct rwd_redis *r, const struct rwd_script *s, rwd_redis_cb *cb, void *arg,
-                   int nkeys, int argc, const char **argv, const size_t *lens)
+/* A script call being built: its record, with the arguments written so far. */
+struct rwd_eval {
+    struct pending p;
+};
+
+struct rwd_eval *rwd_redis_eval_begin(struct rwd_redis *r, const struct rwd_script *s, int nkeys,
+                                      int argc, size_t bytes)
 {
     struct pending *p;
-    char nk[16], *head, *o;
-    size_t nklen = put_uint(nk, (size_t)nkeys), restlen = 1 + uint_len(nklen) + 2 + nklen + 2,
-           total = (size_t)argc + 3, headlen;
+    char nk[16];
+    size_t nklen = put_uint(nk, (size_t)nkeys), room;
 
-    if (!r->ready || nkeys < 0 || argc < 0)
-        return -1;
-    for (int i = 0; i < argc; i++) {
-        size_t n = lens ? lens[i] : strlen(argv[i]);
-
-        restlen += 1 + uint_len(n) + 2 + n + 2;
-    }
+    /* an argument's RESP framing takes less than 32 bytes */
+    if (!r->ready || nkeys < 0 || argc < 0 || bytes > SIZE_MAX / 2 - (size_t)argc * 32)
+        return NULL;
+    /* room for numkeys, then argc bulk strings of bytes in all, none longer than bytes */
+    room = 1 + uint_len(nklen) + 2 + nklen + 2 + (size_t)argc * (1 + uint_len(bytes) + 4) + bytes;
     /* One allocation: the pending record, room for the EVALSHA header, then the arguments in
-     * RESP, formatted once: sent from here, and kept for an EVAL retry. */
-    if (!(p = pending_new(r, cb, arg, EVAL_HEAD_MAX + restlen)))
-        return -1;
+     * RESP, formatted once: sent from there, and kept for an EVAL retry. */
+    if (!(p = pending_new(r, NULL, NULL, EVAL_HEAD_MAX + room)))
+        return NULL;
     p->script = s;
-    p->argc = total;
+    p->argc = (size_t)argc + 3;
     p->rest = (char *)(p + 1) + EVAL_HEAD_MAX;
-    p->restlen = restlen;
-    o = put_bulk(p->rest, nk, nklen);
-    for (int i = 0; i < argc; i++)
-        o = put_bulk(o, argv[i], lens ? lens[i] : strlen(argv[i]));
-    headlen = 1 + uint_len(total) + 2 + 13 + 47; /* "*n", "$7 EVALSHA", "$40 sha" */
-    head = o = p->rest - headlen;
+    p->restlen = (size_t)(put_bulk(p->rest, nk, nklen) - p->rest);
+    p->bytes = bytes;
+    p->left = argc;
+    return (struct rwd_eval *)p;
+}
+
+char *rwd_redis_eval_arg(struct rwd_eval *e, size_t n)
+{
+    struct pending *p = &e->p;
+    char *o = p->rest + p->restlen, *arg;
+
+    if (p->left <= 0 || n > p->bytes)
+        return NULL; /* within the room counted by rwd_redis_eval_begin */
+    *o++ = '$';
+    o += put_uint(o, n);
+    *o++ = '\r';
+    *o++ = '\n';
+    arg = o;
+    o += n;
+    *o++ = '\r';
+    *o++ = '\n';
+    p->restlen = (size_t)(o - p->rest);
+    p->bytes -= n;
+    p->left--;
+    return arg;
+}
+
+int rwd_redis_eval_send(struct rwd_eval *e, rwd_redis_cb *cb, void *arg)
+{
+    struct pending *p = &e->p;
+    struct rwd_redis *r = p->r;
+    size_t headlen = 1 + uint_len(p->argc) + 2 + 13 + 47; /* "*n", "$7 EVALSHA", "$40 sha" */
+    char *head = p->rest - headlen, *o = head;
+
+    if (p->left != 0 || !r->ready) {
+        pending_free(p);
+        return -1;
+    }
+    p->cb = cb;
+    p->arg = arg;
     *o++ = '*';
-    o += put_uint(o, total);
+    o += put_uint(o, p->argc);
     *o++ = '\r';
     *o++ = '\n';
     o = put_bulk(o, "EVALSHA", 7);
-    put_bulk(o, s->sha, 40);
-    if (redisAsyncFormattedCommand(r->ac, on_reply, p, head, headlen + restlen) != REDIS_OK) {
+    put_bulk(o, p->script->sha, 40);
+    if (redisAsyncFormattedCommand(r->ac, on_reply, p, head, headlen + p->restlen) != REDIS_OK) {
         pending_free(p);
         return -1;
     }
     r->issued++;
     return 0;
+}
+
+void rwd_redis_eval_cancel(struct rwd_eval *e)
+{
+    if (e)
+        pending_free(&e->p);
+}
+
+int rwd_redis_eval(struct rwd_redis *r, const struct rwd_script *s, rwd_redis_cb *cb, void *arg,
+                   int nkeys, int argc, const char **argv, const size_t *lens)
+{
+    struct rwd_eval *e;
+    size_t bytes = 0;
+
+    for (int i = 0; i < argc; i++)
+        bytes += lens ? lens[i] : strlen(argv[i]);
+    if (!(e = rwd_redis_eval_begin(r, s, nkeys, argc, bytes)))
+        return -1;
+    for (int i = 0; i < argc; i++) {
+        size_t n = lens ? lens[i] : strlen(argv[i]);
+        char *dst = rwd_redis_eval_arg(e, n);
+
+        if (!dst) { /* not reached: the bytes were counted above */
+            rwd_redis_eval_cancel(e);
+            return -1;
+        }
+        memcpy(dst, argv[i], n);
+    }
+    return rwd_redis_eval_send(e, cb, arg);
 }
 
 static void on_setup_reply(redisAsyncContext *ac, void *reply, void *privdata)

@@ -50,6 +50,19 @@ int rwd_redis_cmd(struct rwd_redis *r, rwd_redis_cb *cb, void *arg, int argc, co
 int rwd_redis_eval(struct rwd_redis *r, const struct rwd_script *s, rwd_redis_cb *cb, void *arg,
                    int nkeys, int argc, const char **argv, const size_t *lens);
 
+/* The same call with its arguments written in place, with no copy of them in between:
+ * rwd_redis_eval_begin reserves room for argc arguments of bytes bytes in all (NULL when the
+ * connection is not ready, or on ENOMEM); rwd_redis_eval_arg then returns where the next
+ * argument's n bytes go, for the caller to fill (NULL past argc arguments or bytes bytes); and
+ * rwd_redis_eval_send sends the call, with the contract of rwd_redis_eval (it fails, and frees e,
+ * unless all argc arguments were given). rwd_redis_eval_cancel drops a call not sent. */
+struct rwd_eval;
+struct rwd_eval *rwd_redis_eval_begin(struct rwd_redis *r, const struct rwd_script *s, int nkeys,
+                                      int argc, size_t bytes);
+char *rwd_redis_eval_arg(struct rwd_eval *e, size_t n);
+int rwd_redis_eval_send(struct rwd_eval *e, rwd_redis_cb *cb, void *arg);
+void rwd_redis_eval_cancel(struct rwd_eval *e);
+
 /* Closes the connection (pending callbacks run with NULL) and frees r. Accepts NULL. */
 void rwd_redis_free(struct rwd_redis *r);
 

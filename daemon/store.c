@@ -229,14 +229,38 @@ static struct rwd_script s_stats = {
            "        redis.call('LLEN', KEYS[3]),\n"
            "        redis.call('ZCOUNT', KEYS[4], now - tonumber(ARGV[1]), '+inf')}\n"};
 
+/* What follows the uuid in a key of a task's: "" for the task, ":seen", ":items" */
+struct key_tail {
+    char s[32];
+    size_t len;
+};
+
 struct rwd_store {
     struct rwd_redis *cmd, *block;
     const char *prefix, *instance;
     char done_ttl[16], adopt_after[24];
+    /* for complete, once per callback: lengths measured once, the task keys' tails */
+    size_t task_prefix_len, pending_len, submitting_len, results_len, done_ttl_len;
+    struct key_tail seen_tail, items_tail;
     char jobs[KEYLEN], results[KEYLEN], processing[KEYLEN], submitting[KEYLEN], pending[KEYLEN],
         secret[KEYLEN], dead[KEYLEN], task_prefix[KEYLEN], instances[KEYLEN],
         processing_prefix[KEYLEN], submitting_prefix[KEYLEN];
 };
+
+/* The tail of a task key of this kind: what rw_key writes after the task prefix and uuid. */
+static int key_tail(struct key_tail *t, const struct rwd_store *st, enum rw_key_kind kind)
+{
+    char key[KEYLEN];
+    size_t plen = strlen(st->task_prefix);
+    int n = rw_key(key, sizeof(key), st->prefix, kind, "");
+
+    if (n < 0 || (size_t)n < plen || memcmp(key, st->task_prefix, plen) != 0 ||
+        (size_t)n - plen >= sizeof(t->s))
+        return -1;
+    t->len = (size_t)n - plen;
+    memcpy(t->s, key + plen, t->len + 1);
+    return 0;
+}
 
 struct rwd_store *rwd_store_new(struct rwd_redis *cmd, struct rwd_redis *block,
                                 const struct rw_config *cfg)
@@ -266,10 +290,17 @@ struct rwd_store *rwd_store_new(struct rwd_redis *cmd, struct rwd_redis *block,
         rw_key(st->submitting_prefix, KEYLEN, st->prefix, RW_KEY_SUBMITTING, "") < 0 ||
         rw_key(st->pending, KEYLEN, st->prefix, RW_KEY_PENDING, NULL) < 0 ||
         rw_key(st->secret, KEYLEN, st->prefix, RW_KEY_SECRET, NULL) < 0 ||
-        rw_key(st->dead, KEYLEN, st->prefix, RW_KEY_DEAD, NULL) < 0) {
+        rw_key(st->dead, KEYLEN, st->prefix, RW_KEY_DEAD, NULL) < 0 ||
+        key_tail(&st->seen_tail, st, RW_KEY_TASK_SEEN) < 0 ||
+        key_tail(&st->items_tail, st, RW_KEY_TASK_ITEMS) < 0) {
         free(st);
         return NULL;
     }
+    st->task_prefix_len = strlen(st->task_prefix);
+    st->pending_len = strlen(st->pending);
+    st->submitting_len = strlen(st->submitting);
+    st->results_len = strlen(st->results);
+    st->done_ttl_len = strlen(st->done_ttl);
     return st;
 }
 
@@ -394,46 +425,89 @@ int rwd_store_unsubmitted(struct rwd_store *st, rwd_redis_cb *cb, void *arg)
     return rwd_redis_eval(st->cmd, &s_unsubmitted, cb, arg, 1, 2, argv, NULL);
 }
 
+/* Writes at dst the key of task uuid (ulen bytes) that ends with tail. */
+static void put_task_key(char *dst, const struct rwd_store *st, const char *uuid, size_t ulen,
+                         const struct key_tail *tail)
+{
+    memcpy(dst, st->task_prefix, st->task_prefix_len);
+    memcpy(dst + st->task_prefix_len, uuid, ulen);
+    memcpy(dst + st->task_prefix_len + ulen, tail->s, tail->len);
+}
+
+/* The next argument of e, n bytes at p. */
+static int put_arg(struct rwd_eval *e, const char *p, size_t n)
+{
+    char *o = rwd_redis_eval_arg(e, n);
+
+    if (!o)
+        return -1;
+    if (n)
+        memcpy(o, p, n);
+    return 0;
+}
+
+/* A callback's script call, written straight into the command (its item most of the bytes). */
 static int complete(struct rwd_store *st, const char *uuid, const char *image_uuid,
-                    const char *item, size_t itemlen, const char *tail, const char *timed,
+                    const struct rwd_span *item, size_t nspans, const char *tail, const char *timed,
                     rwd_redis_cb *cb, void *arg)
 {
-    char task[KEYLEN], seen[KEYLEN], items[KEYLEN];
-    const char *argv[] = {task,
-                          seen,
-                          items,
-                          st->pending,
-                          st->submitting,
-                          st->results,
-                          uuid,
-                          image_uuid ? image_uuid : "",
-                          item ? item : "",
-                          tail,
-                          st->done_ttl,
-                          timed};
-    size_t lens[12];
+    static const struct key_tail none = {"", 0};
+    const struct key_tail *keys[] = {&none, &st->seen_tail, &st->items_tail};
+    size_t ulen = strlen(uuid), keylen = st->task_prefix_len + ulen, itemlen = 0, bytes = 0;
+    const struct rwd_span before[] = {{st->pending, st->pending_len},
+                                      {st->submitting, st->submitting_len},
+                                      {st->results, st->results_len},
+                                      {uuid, ulen},
+                                      {image_uuid, image_uuid ? strlen(image_uuid) : 0}},
+                          after[] = {
+                              {tail, strlen(tail)}, {st->done_ttl, st->done_ttl_len}, {timed, 1}};
+    struct rwd_eval *e;
+    char *o;
 
-    if (rw_key(task, KEYLEN, st->prefix, RW_KEY_TASK, uuid) < 0 ||
-        rw_key(seen, KEYLEN, st->prefix, RW_KEY_TASK_SEEN, uuid) < 0 ||
-        rw_key(items, KEYLEN, st->prefix, RW_KEY_TASK_ITEMS, uuid) < 0)
+    if (keylen + st->items_tail.len >= KEYLEN)
         return -1;
-    for (int i = 0; i < 12; i++)
-        lens[i] = i == 8 ? (item ? itemlen : 0) : strlen(argv[i]);
-    return rwd_redis_eval(st->cmd, &s_complete, cb, arg, 6, 12, argv, lens);
+    for (size_t i = 0; i < nspans; i++)
+        itemlen += item[i].n;
+    for (size_t i = 0; i < 5; i++)
+        bytes += before[i].n;
+    for (size_t i = 0; i < 3; i++)
+        bytes += keylen + keys[i]->len + after[i].n;
+    if (!(e = rwd_redis_eval_begin(st->cmd, &s_complete, 6, 12, bytes + itemlen)))
+        return -1;
+    for (size_t i = 0; i < 3; i++) {
+        if (!(o = rwd_redis_eval_arg(e, keylen + keys[i]->len)))
+            goto fail;
+        put_task_key(o, st, uuid, ulen, keys[i]);
+    }
+    for (size_t i = 0; i < 5; i++)
+        if (put_arg(e, before[i].p, before[i].n) < 0)
+            goto fail;
+    if (!(o = rwd_redis_eval_arg(e, itemlen)))
+        goto fail;
+    for (size_t i = 0; i < nspans; o += item[i].n, i++)
+        if (item[i].n)
+            memcpy(o, item[i].p, item[i].n);
+    for (size_t i = 0; i < 3; i++)
+        if (put_arg(e, after[i].p, after[i].n) < 0)
+            goto fail;
+    return rwd_redis_eval_send(e, cb, arg);
+fail:
+    rwd_redis_eval_cancel(e);
+    return -1;
 }
 
 int rwd_store_complete(struct rwd_store *st, const char *uuid, const char *image_uuid,
-                       const char *item, size_t itemlen, const char *tail, rwd_redis_cb *cb,
-                       void *arg)
+                       const struct rwd_span *item, size_t nspans, const char *tail,
+                       rwd_redis_cb *cb, void *arg)
 {
-    return complete(st, uuid, image_uuid, item, itemlen, tail, "0", cb, arg);
+    return complete(st, uuid, image_uuid, item, nspans, tail, "0", cb, arg);
 }
 
 int rwd_store_complete_timed(struct rwd_store *st, const char *uuid, const char *image_uuid,
-                             const char *item, size_t itemlen, const char *tail, rwd_redis_cb *cb,
-                             void *arg)
+                             const struct rwd_span *item, size_t nspans, const char *tail,
+                             rwd_redis_cb *cb, void *arg)
 {
-    return complete(st, uuid, image_uuid, item, itemlen, tail, "1", cb, arg);
+    return complete(st, uuid, image_uuid, item, nspans, tail, "1", cb, arg);
 }
 
 int rwd_store_secret(struct rwd_store *st, const char *candidate, rwd_redis_cb *cb, void *arg)

@@ -12,6 +12,12 @@
 
 struct rwd_store;
 
+/* Bytes sent as one piece of an argument made of several. */
+struct rwd_span {
+    const char *p;
+    size_t n;
+};
+
 /* Answers of rwd_store_register */
 #define RWD_REG_GONE      (-3) /* the job is no longer in the processing list */
 #define RWD_REG_WRONGTYPE (-2) /* resultList names a key that is not a list */
@@ -70,18 +76,18 @@ int rwd_store_acked(struct rwd_store *st, const char *const *uuids, const int *a
  * array uuid, body, uuid, body... */
 int rwd_store_unsubmitted(struct rwd_store *st, rwd_redis_cb *cb, void *arg);
 
-/* Adds one result item (image_uuid set) or ends the task with an error (image_uuid NULL; tail
- * then carries the errors). When that completes the task the record head ++ items ++ tail is
- * pushed to its list, atomically. */
+/* Adds one result item (image_uuid set; the item is the concatenation of its nspans pieces) or
+ * ends the task with an error (image_uuid NULL, no item; tail then carries the errors). When that
+ * completes the task the record head ++ items ++ tail is pushed to its list, atomically. */
 int rwd_store_complete(struct rwd_store *st, const char *uuid, const char *image_uuid,
-                       const char *item, size_t itemlen, const char *tail, rwd_redis_cb *cb,
-                       void *arg);
+                       const struct rwd_span *item, size_t nspans, const char *tail,
+                       rwd_redis_cb *cb, void *arg);
 
 /* The same, except that a completion is answered {2, takenAt ms} (an array) rather than 2, for
  * the job latency metric. */
 int rwd_store_complete_timed(struct rwd_store *st, const char *uuid, const char *image_uuid,
-                             const char *item, size_t itemlen, const char *tail, rwd_redis_cb *cb,
-                             void *arg);
+                             const struct rwd_span *item, size_t nspans, const char *tail,
+                             rwd_redis_cb *cb, void *arg);
 
 /* Stores candidate as the shared webhook secret unless one exists. Reply: the secret in force. */
 int rwd_store_secret(struct rwd_store *st, const char *candidate, rwd_redis_cb *cb, void *arg);

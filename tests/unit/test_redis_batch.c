@@ -2,7 +2,7 @@
  * written batch awaits its replies stay queued and go out together once the whole batch is
  * answered (a NOSCRIPT retry included); a connection without it writes at once; a lost
  * connection answers every command with NULL, held ones included, and the next connection starts
- * with nothing held. */
+ * with nothing held. Also a script call whose arguments are written in place. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -239,7 +239,70 @@ static void test_lost_connection(void)
     fake_close(&f);
 }
 
+/* rwd_redis_eval_begin/arg/send: the arguments written in place go out as rwd_redis_eval sends
+ * them (an empty one and one larger than a reusable record included), and again in the EVAL
+ * retry; misuse is refused without sending anything or running the callback. */
+static void test_eval_in_place(void)
+{
+    static struct rwd_script s = {.name = "t", .src = "return 2"};
+    static char big[3000];
+    const char *argv[] = {"key", "", big};
+    char *o, expect[4096];
+    struct rwd_eval *e;
+    struct fake f;
+    const char *out;
+    int n;
+
+    memset(big, 'x', sizeof(big) - 1);
+    rwd_script_init(&s);
+    fake_open(&f, false);
+    /* the reference: the same call made by rwd_redis_eval */
+    RWT_CHECK(rwd_redis_eval(f.r, &s, on_answer, "a", 1, 3, argv, NULL) == 0);
+    out = take(&f);
+    n = snprintf(expect, sizeof(expect),
+                 "*6\r\n$7\r\nEVALSHA\r\n$40\r\n%s\r\n$1\r\n1\r\n$3\r\nkey\r\n$0\r\n\r\n"
+                 "$2999\r\n%s\r\n",
+                 s.sha, big);
+    RWT_CHECK(n > 0 && (size_t)n < sizeof(expect));
+    RWT_CHECK_STR(out, expect);
+    answer(&f, "+A\r\n");
+
+    /* written in place, the bytes counted generously: the same command */
+    RWT_CHECK((e = rwd_redis_eval_begin(f.r, &s, 1, 3, 3 + sizeof(big) + 100)) != NULL);
+    RWT_CHECK((o = rwd_redis_eval_arg(e, 3)) != NULL);
+    memcpy(o, "key", 3);
+    RWT_CHECK(rwd_redis_eval_arg(e, 0) != NULL);
+    RWT_CHECK((o = rwd_redis_eval_arg(e, sizeof(big) - 1)) != NULL);
+    memcpy(o, big, sizeof(big) - 1);
+    RWT_CHECK(rwd_redis_eval_arg(e, 1) == NULL); /* past argc */
+    RWT_CHECK(rwd_redis_eval_send(e, on_answer, "b") == 0);
+    RWT_CHECK_STR(take(&f), expect);
+    answer(&f, "-NOSCRIPT No matching script.\r\n");
+    snprintf(expect, sizeof(expect),
+             "*6\r\n$4\r\nEVAL\r\n$8\r\nreturn 2\r\n$1\r\n1\r\n$3\r\nkey\r\n$0\r\n\r\n"
+             "$2999\r\n%s\r\n",
+             big);
+    RWT_CHECK_STR(take(&f), expect);
+    answer(&f, "+B\r\n");
+    pump(&f, 20);
+    RWT_CHECK_INT(nseen, 2);
+    RWT_CHECK_STR(seen[0], "a=A");
+    RWT_CHECK_STR(seen[1], "b=B");
+
+    /* more bytes than reserved, too few arguments, a cancel: nothing is sent, no callback */
+    RWT_CHECK((e = rwd_redis_eval_begin(f.r, &s, 1, 2, 4)) != NULL);
+    RWT_CHECK(rwd_redis_eval_arg(e, 5) == NULL);
+    RWT_CHECK(rwd_redis_eval_arg(e, 4) != NULL);
+    RWT_CHECK(rwd_redis_eval_send(e, on_answer, "c") == -1);
+    RWT_CHECK((e = rwd_redis_eval_begin(f.r, &s, 0, 1, 1)) != NULL);
+    rwd_redis_eval_cancel(e);
+    RWT_CHECK_STR(take(&f), "");
+    RWT_CHECK_INT(nseen, 2);
+    fake_close(&f);
+}
+
 static const struct rwt_case cases[] = {
+    {"eval_in_place", test_eval_in_place},
     {"held_until_answered", test_held_until_answered},
     {"without_is_immediate", test_without_is_immediate},
     {"noscript_retry_waits_for_batch", test_noscript_retry_waits_for_batch},
