@@ -13,9 +13,9 @@
 #include "rw_token.h"
 #include "rw_uuid.h"
 #include "sim.h"
+#include "bench_time.h"
 
-#define ROUNDS 7
-#define TASKS  256
+#define TASKS 256
 
 enum out { OUT_URL, OUT_BASE64, OUT_DATAURI, OUTS };
 
@@ -25,20 +25,6 @@ static struct callback {
 } cb[OUTS][TASKS];
 static const struct rw_http_limits lim = {.max_head = 16384, .max_body = 1 << 20};
 static volatile unsigned sink;
-
-static double now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* One callback request, as the daemon reads it: 1 when it is read as one item. */
 static unsigned parse(struct callback *c)
@@ -77,28 +63,6 @@ static void op_datauri(unsigned i)
 static void op_mix(unsigned i)
 {
     sink += parse(&cb[i % OUTS][i]);
-}
-
-/* Best and median over ROUNDS rounds of at least round_ms each, in ns per call. */
-static void measure(void (*op)(unsigned), double round_ms, double *best, double *median)
-{
-    double r[ROUNDS];
-
-    for (int round = -1; round < ROUNDS; round++) { /* round -1 warms up */
-        double t0 = now_ns(), t;
-        long runs = 0;
-
-        do {
-            for (unsigned i = 0; i < TASKS; i++)
-                op(i);
-            runs += TASKS;
-        } while ((t = now_ns()) - t0 < round_ms * 1e6);
-        if (round >= 0)
-            r[round] = (t - t0) / (double)runs;
-    }
-    qsort(r, ROUNDS, sizeof(r[0]), cmp_double);
-    *best = r[0];
-    *median = r[ROUNDS / 2];
 }
 
 /* The request for task i with output o, into cb[o][i]; -1 when out of memory. */
@@ -179,7 +143,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_callback: %s callbacks are not read as one item\n", ops[j].name);
             return 1;
         }
-        measure(ops[j].op, round_ms, &best, &med);
+        measure_calls(ops[j].op, TASKS, round_ms, &best, &med);
         printf("  %-20s %8.1f %8.1f\n", ops[j].name, best, med);
     }
     for (unsigned o = 0; o < OUTS; o++)

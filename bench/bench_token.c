@@ -8,9 +8,9 @@
 #include <time.h>
 
 #include "rw_token.h"
+#include "bench_time.h"
 
-#define ROUNDS 7
-#define TASKS  256
+#define TASKS 256
 
 static const char secret[] = "bench-secret-0123456789abcdef-0123456789abcdef";
 
@@ -21,20 +21,6 @@ static struct {
 } task[TASKS];
 static struct rw_token_key *key;
 static volatile unsigned sink;
-
-static double now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static void op_verify(unsigned i)
 {
@@ -71,28 +57,6 @@ static void op_url(unsigned i)
 static void op_uuid_valid(unsigned i)
 {
     sink += rw_uuid_valid(task[i].uuid);
-}
-
-/* Best and median over ROUNDS rounds of at least round_ms each, in ns per call. */
-static void measure(void (*op)(unsigned), double round_ms, double *best, double *median)
-{
-    double r[ROUNDS];
-
-    for (int round = -1; round < ROUNDS; round++) { /* round -1 warms up */
-        double t0 = now_ns(), t;
-        long runs = 0;
-
-        do {
-            for (unsigned i = 0; i < TASKS; i++)
-                op(i);
-            runs += TASKS;
-        } while ((t = now_ns()) - t0 < round_ms * 1e6);
-        if (round >= 0)
-            r[round] = (t - t0) / (double)runs;
-    }
-    qsort(r, ROUNDS, sizeof(r[0]), cmp_double);
-    *best = r[0];
-    *median = r[ROUNDS / 2];
 }
 
 int main(int argc, char **argv)
@@ -138,7 +102,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench_token: %s gives a wrong answer\n", ops[j].name);
             return 1;
         }
-        measure(ops[j].op, round_ms, &best, &med);
+        measure_calls(ops[j].op, TASKS, round_ms, &best, &med);
         printf("  %-36s %8.1f %8.1f\n", ops[j].name, best, med);
     }
     rw_token_key_free(key);

@@ -9,8 +9,7 @@
 #include "rw_job.h"
 #include "rw_jv.h"
 #include "rw_schema.h"
-
-#define ROUNDS 7
+#include "bench_time.h"
 
 #define U1 "c64351d5-4c59-42f7-95e1-eace013eddab"
 
@@ -69,20 +68,6 @@ static const char invalid[] =
     "\"scheduler\":\"Euler A\",\"numberResults\":25,\"lora\":[{\"model\":\"my lora\"},"
     "{\"weight\":1}],\"controlNet\":[{\"model\":\"cn\",\"guideImage\":\"" U1 "\",\"startStep\":10,"
     "\"endStep\":5}],\"outputFormat\":\"png\",\"unknownThing\":true}";
-
-static double now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static struct rw_job_reader *reader;
 

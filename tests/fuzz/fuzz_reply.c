@@ -11,29 +11,9 @@
 #include <hiredis/read.h>
 
 #include "reply.h"
+#include "../unit/reply_same.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static bool same(const redisReply *a, const redisReply *b)
-{
-    if (a->type != b->type)
-        return false;
-    switch (a->type) {
-    case REDIS_REPLY_INTEGER:
-        return a->integer == b->integer;
-    case REDIS_REPLY_NIL:
-        return true;
-    case REDIS_REPLY_ARRAY:
-        if (a->elements != b->elements)
-            return false;
-        for (size_t i = 0; i < a->elements; i++)
-            if (!same(a->element[i], b->element[i]))
-                return false;
-        return true;
-    default:
-        return a->len == b->len && memcmp(a->str, b->str, a->len) == 0 && a->str[a->len] == '\0';
-    }
-}
 
 /* Does an array header in s count more than max elements? Both readers allocate the element
  * vector of an array as soon as they read its header: a count of hundreds of millions passes
@@ -79,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             void *a = NULL, *b = NULL;
             int ra = redisReaderGetReply(ours, &a), rb = redisReaderGetReply(theirs, &b);
 
-            if (ra != rb || (a == NULL) != (b == NULL) || (a && !same(a, b)))
+            if (ra != rb || (a == NULL) != (b == NULL) || (a && !reply_same(a, b)))
                 abort();
             if (a)
                 rwd_reply_fns.freeObject(a);

@@ -7,27 +7,7 @@
 
 #include "reply.h"
 #include "rwtest.h"
-
-static bool same(const redisReply *a, const redisReply *b)
-{
-    if (!a || !b || a->type != b->type)
-        return false;
-    switch (a->type) {
-    case REDIS_REPLY_INTEGER:
-        return a->integer == b->integer;
-    case REDIS_REPLY_NIL:
-        return true;
-    case REDIS_REPLY_ARRAY:
-        if (a->elements != b->elements)
-            return false;
-        for (size_t i = 0; i < a->elements; i++)
-            if (!same(a->element[i], b->element[i]))
-                return false;
-        return true;
-    default: /* string, status, error: the text, terminated */
-        return a->len == b->len && memcmp(a->str, b->str, a->len) == 0 && a->str[a->len] == '\0';
-    }
-}
+#include "reply_same.h"
 
 /* Feeds resp in pieces of step bytes to a reader with rwd_reply_fns and to one with hiredis's
  * own functions; every reply must come out the same from both. Returns the replies read. */
@@ -53,7 +33,7 @@ static int read_both(const char *resp, size_t len, size_t step)
             RWT_CHECK_INT(ra, REDIS_OK);
             RWT_CHECK((a == NULL) == (b == NULL));
             if (a && b) {
-                RWT_CHECK(same(a, b));
+                RWT_CHECK(reply_same(a, b));
                 n++;
             }
             if (a)
