@@ -126,31 +126,6 @@ static int rw_cb_uescape(const unsigned char *s, size_t n, uint32_t *cp)
     return 12;
 }
 
-/* UTF-8 of code point cp (at most U+10FFFF, not a surrogate) into b; returns its length. */
-static size_t rw_cb_encode(uint32_t cp, unsigned char b[4])
-{
-    if (cp < 0x80) {
-        b[0] = (unsigned char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        b[0] = (unsigned char)(0xc0 | cp >> 6);
-        b[1] = (unsigned char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        b[0] = (unsigned char)(0xe0 | cp >> 12);
-        b[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
-        b[2] = (unsigned char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    b[0] = (unsigned char)(0xf0 | cp >> 18);
-    b[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
-    b[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
-    b[3] = (unsigned char)(0x80 | (cp & 0x3f));
-    return 4;
-}
-
 /*
  * The string at r->p (its opening quote). With out, it is also unescaped into out (room for max
  * bytes and a NUL), *len set to its length, or to SIZE_MAX when it does not fit or holds U+0000.
@@ -167,7 +142,7 @@ static int rw_cb_string(struct rw_cb_reader *r, char *out, size_t max, size_t *l
         unsigned char b[4];
         uint32_t cp;
         size_t k;
-        int u;
+        int u, e;
 
         p = rw_cb_plain_run(p, end);
         if (out)
@@ -198,54 +173,36 @@ static int rw_cb_string(struct rw_cb_reader *r, char *out, size_t max, size_t *l
             r->p = p;
             return rw_cb_invalid(r, "unterminated string");
         }
-        switch (p[1]) {
-        case '"':
-        case '\\':
-        case '/':
-            b[0] = p[1];
-            break;
-        case 'b':
-            b[0] = '\b';
-            break;
-        case 'f':
-            b[0] = '\f';
-            break;
-        case 'n':
-            b[0] = '\n';
-            break;
-        case 'r':
-            b[0] = '\r';
-            break;
-        case 't':
-            b[0] = '\t';
-            break;
-        case 'u':
-            if ((u = rw_cb_uescape(p, (size_t)(end - p), &cp)) == 0) {
-                r->p = p;
-                return rw_cb_invalid(r, "invalid \\u escape");
-            }
-            if (u < 0) {
-                /* an unpaired surrogate: json-c makes it U+FFFD, let it */
-                r->slow = true;
-                n = SIZE_MAX;
-                p += 6;
-                continue;
-            }
+        if ((e = rw_json_escape(p[1])) >= 0) {
             if (out) {
-                if (cp == 0)
-                    n = SIZE_MAX;
-                k = rw_cb_encode(cp, b);
-                rw_cb_put(out, max, &n, b, k);
+                b[0] = (unsigned char)e;
+                rw_cb_put(out, max, &n, b, 1);
             }
-            p += u;
+            p += 2;
             continue;
-        default:
+        }
+        if (p[1] != 'u') {
             r->p = p;
             return rw_cb_invalid(r, "invalid escape in a string");
         }
-        if (out)
-            rw_cb_put(out, max, &n, b, 1);
-        p += 2;
+        if ((u = rw_cb_uescape(p, (size_t)(end - p), &cp)) == 0) {
+            r->p = p;
+            return rw_cb_invalid(r, "invalid \\u escape");
+        }
+        if (u < 0) {
+            /* an unpaired surrogate: json-c makes it U+FFFD, let it */
+            r->slow = true;
+            n = SIZE_MAX;
+            p += 6;
+            continue;
+        }
+        if (out) {
+            if (cp == 0)
+                n = SIZE_MAX;
+            k = rw_utf8_put((uint32_t)cp, b);
+            rw_cb_put(out, max, &n, b, k);
+        }
+        p += u;
     }
     r->p = p + 1;
     if (out) {

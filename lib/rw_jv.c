@@ -155,26 +155,6 @@ static long rw_jescape_u(const unsigned char *s, const unsigned char *end, size_
     return 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 }
 
-static unsigned char *rw_jput_utf8(unsigned char *o, long cp)
-{
-    if (cp < 0x80) {
-        *o++ = (unsigned char)cp;
-    } else if (cp < 0x800) {
-        *o++ = (unsigned char)(0xc0 | (cp >> 6));
-        *o++ = (unsigned char)(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-        *o++ = (unsigned char)(0xe0 | (cp >> 12));
-        *o++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-        *o++ = (unsigned char)(0x80 | (cp & 0x3f));
-    } else {
-        *o++ = (unsigned char)(0xf0 | (cp >> 18));
-        *o++ = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
-        *o++ = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-        *o++ = (unsigned char)(0x80 | (cp & 0x3f));
-    }
-    return o;
-}
-
 /* The unescaped bytes of the string s..e (its escapes already checked) into the arena. */
 static const char *rw_junescape(struct rw_jreader *r, const unsigned char *s,
                                 const unsigned char *e, uint32_t *len)
@@ -191,30 +171,12 @@ static const char *rw_junescape(struct rw_jreader *r, const unsigned char *s,
             *o++ = *s++;
             continue;
         }
-        switch (s[1]) {
-        case 'b':
-            *o++ = '\b';
-            break;
-        case 'f':
-            *o++ = '\f';
-            break;
-        case 'n':
-            *o++ = '\n';
-            break;
-        case 'r':
-            *o++ = '\r';
-            break;
-        case 't':
-            *o++ = '\t';
-            break;
-        case 'u':
-            o = rw_jput_utf8(o, rw_jescape_u(s, e, &adv));
+        if (s[1] == 'u') {
+            o += rw_utf8_put((uint32_t)rw_jescape_u(s, e, &adv), o);
             s += adv;
             continue;
-        default: /* '"' '\\' '/' */
-            *o++ = s[1];
-            break;
         }
+        *o++ = (unsigned char)rw_json_escape(s[1]); /* checked when the string was read */
         s += 2;
     }
     *len = (uint32_t)(o - out);

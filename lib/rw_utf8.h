@@ -1,9 +1,10 @@
-/* What every reader of JSON text here shares: UTF-8 as RFC 3629 defines it, and the four hex
- * digits of a \u escape. */
+/* What every reader of JSON text here shares: UTF-8 as RFC 3629 defines it, and the escapes of
+ * a JSON string. */
 #ifndef RW_UTF8_H
 #define RW_UTF8_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Length of the well-formed UTF-8 sequence at s (at most n bytes), 0 if it is not one. Rejects
  * overlong forms, surrogates and code points above U+10FFFF. */
@@ -61,7 +62,53 @@ static inline long rw_hex4(const unsigned char *s)
     return v;
 }
 
-/* Appends raw bytes as a JSON string, each byte that is not part of well-formed UTF-8 replaced
- * by U+FFFD so the record stays valid JSON. */
+/* Writes code point cp (at most U+10FFFF, not a surrogate) as UTF-8 at b; returns its bytes. */
+static inline size_t rw_utf8_put(uint32_t cp, unsigned char b[4])
+{
+    if (cp < 0x80) {
+        b[0] = (unsigned char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        b[0] = (unsigned char)(0xc0 | cp >> 6);
+        b[1] = (unsigned char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        b[0] = (unsigned char)(0xe0 | cp >> 12);
+        b[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+        b[2] = (unsigned char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    b[0] = (unsigned char)(0xf0 | cp >> 18);
+    b[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
+    b[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+    b[3] = (unsigned char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+/* The byte a one-letter escape stands for (c the letter after the backslash: " \ / b f n r t),
+ * -1 for any other letter (\u is read apart). */
+static inline int rw_json_escape(unsigned char c)
+{
+    switch (c) {
+    case '"':
+    case '\\':
+    case '/':
+        return c;
+    case 'b':
+        return '\b';
+    case 'f':
+        return '\f';
+    case 'n':
+        return '\n';
+    case 'r':
+        return '\r';
+    case 't':
+        return '\t';
+    default:
+        return -1;
+    }
+}
 
 #endif
