@@ -8,11 +8,10 @@
 #include <curl/curl.h>
 
 #include "log.h"
+#include "util.h"
 
-/* A response body starts in a buffer of RESP_BLOCK bytes (an acknowledgement takes one). Such
- * buffers are kept for the next requests, a few of them, rather than freed: one of this size is
- * past glibc's per-thread cache, and its malloc and free went through the bins each time and
- * often consolidated them. */
+/* A response body starts in a buffer of RESP_BLOCK bytes (an acknowledgement takes one); up to
+ * RESP_SPARE of them are kept for the next requests (struct rwd_spares). */
 #define RESP_BLOCK 4096
 #define RESP_SPARE 16
 
@@ -45,15 +44,14 @@ struct rwd_http {
     size_t max_response;
     size_t inflight;
     TAILQ_HEAD(, xfer) xfers;
-    char *spare[RESP_SPARE]; /* released response buffers of RESP_BLOCK bytes */
-    int nspare;
+    struct rwd_spares spare; /* released response buffers of RESP_BLOCK bytes */
 };
 
 /* Frees x's response buffer, or keeps it for another request. */
 static void resp_release(struct rwd_http *h, struct xfer *x)
 {
-    if (x->resp_cap == RESP_BLOCK && h->nspare < RESP_SPARE)
-        h->spare[h->nspare++] = x->resp;
+    if (x->resp_cap == RESP_BLOCK)
+        rwd_spare_put(&h->spare, x->resp);
     else
         free(x->resp);
     x->resp = NULL;
@@ -172,8 +170,7 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
         x->too_big = true;
         return 0;
     }
-    if (!x->resp_cap && n + 1 <= RESP_BLOCK && x->h->nspare) {
-        x->resp = x->h->spare[--x->h->nspare];
+    if (!x->resp_cap && n + 1 <= RESP_BLOCK && (x->resp = rwd_spare_get(&x->h->spare))) {
         x->resp_cap = RESP_BLOCK;
     } else if (x->resp_len + n + 1 > x->resp_cap) {
         size_t cap = x->resp_cap ? x->resp_cap : RESP_BLOCK;
@@ -245,6 +242,8 @@ struct rwd_http *rwd_http_new(struct event_base *base, const char *const *header
     h->base = base;
     h->timeout_ms = timeout_ms;
     h->max_response = max_response;
+    h->spare.size = RESP_BLOCK;
+    h->spare.max = RESP_SPARE;
     if (!(h->multi = curl_multi_init()) || !(h->timer = evtimer_new(base, on_timer, h)))
         goto fail;
     if (!(h->headers = header_list(headers)) && headers && *headers)
@@ -316,8 +315,7 @@ void rwd_http_free(struct rwd_http *h)
         free(x->resp);
         free(x);
     }
-    while (h->nspare)
-        free(h->spare[--h->nspare]);
+    rwd_spares_free(&h->spare);
     if (h->multi)
         curl_multi_cleanup(h->multi);
     if (h->timer)

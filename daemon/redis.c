@@ -60,8 +60,7 @@ struct rwd_redis {
     void (*on_ready)(void *);
     void (*on_lost)(void *);
     void *arg;
-    struct pending *spare[PENDING_SPARE]; /* released records of PENDING_BLOCK bytes */
-    int nspare;
+    struct rwd_spares spare; /* released records of PENDING_BLOCK bytes */
 };
 
 /* One outstanding command: the caller's callback, plus for a script call the RESP of its
@@ -249,6 +248,8 @@ struct rwd_redis *rwd_redis_new(struct event_base *base, const struct rw_redis_a
 
     if (!r)
         return NULL;
+    r->spare.size = PENDING_BLOCK;
+    r->spare.max = PENDING_SPARE;
     r->base = base;
     r->addr.port = addr->port;
     r->addr.db = addr->db;
@@ -333,10 +334,8 @@ static struct pending *pending_new(struct rwd_redis *r, rwd_redis_cb *cb, void *
     bool block = extra <= PENDING_BLOCK - sizeof(struct pending);
     struct pending *p;
 
-    if (block && r->nspare) {
-        p = r->spare[--r->nspare];
-        RWD_UNPOISON(p, PENDING_BLOCK);
-    } else if (!(p = malloc(block ? PENDING_BLOCK : sizeof(*p) + extra))) {
+    if (!(block && (p = rwd_spare_get(&r->spare))) &&
+        !(p = malloc(block ? PENDING_BLOCK : sizeof(*p) + extra))) {
         return NULL;
     }
     *p = (struct pending){.r = r, .cb = cb, .arg = arg, .block = block};
@@ -345,14 +344,10 @@ static struct pending *pending_new(struct rwd_redis *r, rwd_redis_cb *cb, void *
 
 static void pending_free(struct pending *p)
 {
-    struct rwd_redis *r = p->r;
-
-    if (p->block && r->nspare < PENDING_SPARE) {
-        RWD_POISON(p, PENDING_BLOCK);
-        r->spare[r->nspare++] = p;
-    } else {
+    if (p->block)
+        rwd_spare_put(&p->r->spare, p);
+    else
         free(p);
-    }
 }
 
 static void on_reply(redisAsyncContext *ac, void *reply, void *privdata);
@@ -742,12 +737,7 @@ void rwd_redis_free(struct rwd_redis *r)
         event_free(r->retry_ev);
     if (r->flush)
         event_free(r->flush);
-    while (r->nspare) {
-        struct pending *p = r->spare[--r->nspare];
-
-        RWD_UNPOISON(p, PENDING_BLOCK);
-        free(p);
-    }
+    rwd_spares_free(&r->spare);
     free(r->name);
     free(r->addr.host);
     free(r->addr.path);

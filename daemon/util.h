@@ -26,6 +26,46 @@
 #define RWD_UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
+/* Released blocks of one size kept for reuse, at most max (<= RWD_SPARE_MAX) of them, each
+ * poisoned while it waits: for blocks just past glibc's per-thread cache (1,032 bytes), whose
+ * malloc and free otherwise go through its bins and often consolidate them. */
+#define RWD_SPARE_MAX 64
+
+struct rwd_spares {
+    size_t size; /* bytes of each block */
+    int max, n;
+    void *v[RWD_SPARE_MAX];
+};
+
+/* A kept block, or NULL when none is. */
+static inline void *rwd_spare_get(struct rwd_spares *s)
+{
+    void *p;
+
+    if (s->n == 0)
+        return NULL;
+    p = s->v[--s->n];
+    RWD_UNPOISON(p, s->size);
+    return p;
+}
+
+/* Keeps block p (s->size bytes), or frees it when max are kept already. */
+static inline void rwd_spare_put(struct rwd_spares *s, void *p)
+{
+    if (s->n < s->max) {
+        RWD_POISON(p, s->size);
+        s->v[s->n++] = p;
+    } else {
+        free(p);
+    }
+}
+
+static inline void rwd_spares_free(struct rwd_spares *s)
+{
+    while (s->n)
+        free(rwd_spare_get(s));
+}
+
 /* Wall-clock milliseconds since the epoch: the unit of every timestamp in a record. */
 static inline int64_t rwd_now_ms(void)
 {
