@@ -7,10 +7,16 @@
  * other paths 404.
  *
  * This is the one socket runwared exposes to the internet, and the path every image takes, so
- * it is served here rather than by evhttp: each connection's socket stays registered for reading
- * from accept to close (no interest toggled per request), a read goes into one buffer shared by
- * all connections and a request that arrived whole is handled from there (a connection keeps
- * bytes of its own only while a request is incomplete or waits), and an answer is one send.
+ * it is served here rather than by evhttp: each connection's socket stays in the listener's own
+ * epoll set from accept to close (no interest toggled per request), a read goes into one buffer
+ * shared by all connections and a request that arrived whole is handled from there (a connection
+ * keeps bytes of its own only while a request is incomplete or waits), and an answer is one send.
+ *
+ * That set is one event on the loop, and it follows Redis's batches (rwd_callback_batch): while a
+ * batch of store calls is out, a request that arrives could only wait to join the next one, so
+ * the set is not watched and runwared is not woken for each request; they are read just before
+ * the next batch is written, and join it. When Redis is slow, the set is watched again after
+ * GATE_MAX_MS, so that answers that need no Redis (a bad token, a wrong path) are not held.
  * rw_http parses requests, strictly where framing is decided. Limits: request line and headers
  * 16 KiB (431), body max_callback_bytes, decoded (413, by Content-Length before the body is
  * read), chunk-size lines 1 KiB; a request that cannot be served is answered and the connection
@@ -26,6 +32,7 @@
 #include <netinet/tcp.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -44,6 +51,7 @@
 #define LINGER_MS         2000      /* after an answer that closes: reading on, discarding */
 #define LINGER_BYTES      (1 << 20) /* at most this much, then the socket is closed outright */
 #define FD_RESERVE        128       /* descriptors kept for Redis, curl, logs beyond the listener */
+#define GATE_MAX_MS       50        /* at most this long unread while a batch is out */
 
 struct cb_req;
 
@@ -51,7 +59,6 @@ struct cb_req;
 struct cb_conn {
     struct rwd_callback *cb;
     evutil_socket_t fd;
-    struct event *ev;  /* readable: registered for the connection's whole life */
     struct event *wev; /* writable: only while an answer is left to send (rare) */
     struct cb_conn *prev, *next;
     int64_t start_ms;       /* when the request being received began (accept, or last answer) */
@@ -73,8 +80,15 @@ struct rwd_callback {
     const struct rw_config *cfg;
     struct rwd_store *st;
     const struct rwd_secret *secret;
+    struct event_base *base;
     struct evconnlistener *listener;
     struct event *sweep;
+    int epfd;                /* the connections' own epoll set (readable: level-triggered) */
+    struct event *ready_ev;  /* epfd readable; not watched while gated */
+    struct event *gate_cap;  /* opens the gate when Redis is slow with a batch */
+    bool gated;              /* a batch of store calls is out: requests wait to join the next */
+    struct epoll_event *evs; /* the connections being served, or NULL */
+    int nevs;
     json_tokener *tok;     /* parses callback bodies */
     struct cb_conn *conns; /* most recently accepted first */
     int nconns;
@@ -136,8 +150,8 @@ static void conn_keep_output(struct cb_conn *k, const char *p, size_t n)
 {
     char *out = malloc(n);
 
-    if (!out || (!k->wev && !(k->wev = event_new(event_get_base(k->ev), k->fd, EV_WRITE,
-                                                 on_conn_writable, k)))) {
+    if (!out ||
+        (!k->wev && !(k->wev = event_new(k->cb->base, k->fd, EV_WRITE, on_conn_writable, k)))) {
         free(out);
         k->dead = true;
         return;
@@ -255,7 +269,10 @@ static void conn_free(struct cb_conn *k)
     if (k->next)
         k->next->prev = k->prev;
     cb->nconns--;
-    event_free(k->ev);
+    epoll_ctl(cb->epfd, EPOLL_CTL_DEL, k->fd, NULL);
+    for (int i = 0; i < cb->nevs; i++)
+        if (cb->evs[i].data.ptr == k)
+            cb->evs[i].data.ptr = NULL;
     if (k->wev)
         event_free(k->wev);
     close(k->fd);
@@ -556,14 +573,79 @@ static void conn_read(struct cb_conn *k)
     }
 }
 
-static void on_conn_event(evutil_socket_t fd, short what, void *arg)
+/* Serves the connections with bytes to read, at most nconns of them (each once, whatever more
+ * arrives meanwhile); evs is where the batch is kept, so that conn_free can strike a connection
+ * from it. */
+static void serve_ready(struct rwd_callback *cb)
 {
-    struct cb_conn *k = arg;
+    struct epoll_event evs[64];
+    int n, served = 0;
 
+    do {
+        if ((n = epoll_wait(cb->epfd, evs, 64, 0)) <= 0)
+            break;
+        cb->evs = evs;
+        cb->nevs = n;
+        for (int i = 0; i < n; i++) {
+            struct cb_conn *k = evs[i].data.ptr;
+
+            if (k) {
+                conn_read(k);
+                conn_settle(k);
+            }
+        }
+        cb->evs = NULL;
+        cb->nevs = 0;
+        served += n;
+    } while (n == 64 && served < cb->nconns);
+}
+
+static void on_ready(evutil_socket_t fd, short what, void *arg)
+{
     (void)fd;
     (void)what;
-    conn_read(k);
-    conn_settle(k);
+    serve_ready(arg);
+}
+
+static void gate_open(struct rwd_callback *cb)
+{
+    if (cb->gated) {
+        cb->gated = false;
+        event_add(cb->ready_ev, NULL);
+        evtimer_del(cb->gate_cap);
+    }
+}
+
+/* Redis took too long with a batch: requests that need no store (a bad token, a wrong path) are
+ * not kept waiting for it, nor a client's bytes left unread for longer. */
+static void on_gate_cap(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    gate_open(arg);
+}
+
+void rwd_callback_batch(void *arg, enum rwd_batch_event ev)
+{
+    struct rwd_callback *cb = arg;
+    struct timeval cap = rwd_tv_ms(GATE_MAX_MS);
+
+    switch (ev) {
+    case RWD_BATCH_SENT:
+        if (!cb->gated) {
+            cb->gated = true;
+            event_del(cb->ready_ev);
+        }
+        evtimer_add(cb->gate_cap, &cap);
+        break;
+    case RWD_BATCH_GATHER:
+        if (cb->gated)
+            serve_ready(cb);
+        break;
+    case RWD_BATCH_IDLE:
+        gate_open(cb);
+        break;
+    }
 }
 
 static void on_conn_writable(evutil_socket_t fd, short what, void *arg)
@@ -667,16 +749,20 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd, struct socka
     (void)sa;
     (void)salen;
     conn_make_room(cb);
-    if (!(k = calloc(1, sizeof(*k))) ||
-        !(k->ev = event_new(evconnlistener_get_base(cb->listener), fd, EV_READ | EV_PERSIST,
-                            on_conn_event, k)) ||
-        event_add(k->ev, NULL) < 0) {
+    if (!(k = calloc(1, sizeof(*k)))) {
         log_warnx("listener: out of memory for a new connection; closing it");
-        if (k && k->ev)
-            event_free(k->ev);
-        free(k);
         close(fd);
         return;
+    }
+    {
+        struct epoll_event e = {.events = EPOLLIN, .data.ptr = k};
+
+        if (epoll_ctl(cb->epfd, EPOLL_CTL_ADD, fd, &e) < 0) {
+            log_warn("listener: cannot watch a new connection; closing it");
+            free(k);
+            close(fd);
+            return;
+        }
     }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* answers go out whole */
     k->cb = cb;
@@ -760,7 +846,9 @@ struct rwd_callback *rwd_callback_new(struct event_base *base, const struct rw_c
 
     if (!cb)
         return NULL;
+    cb->epfd = -1;
     cb->cfg = cfg;
+    cb->base = base;
     cb->st = st;
     cb->secret = secret;
     cb->max_conns = conn_cap(cfg);
@@ -771,6 +859,12 @@ struct rwd_callback *rwd_callback_new(struct event_base *base, const struct rw_c
     cb->max_input = (size_t)cfg->max_callback_bytes + 2 * MAX_HEADERS_BYTES + 2 * READ_BYTES;
     if (rw_hostport_parse(cfg->listen, &host, &port, err, sizeof(err)) < 0) {
         log_warnx("listen %s: %s", cfg->listen, err);
+        goto fail;
+    }
+    if ((cb->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+        !(cb->ready_ev = event_new(base, cb->epfd, EV_READ | EV_PERSIST, on_ready, cb)) ||
+        event_add(cb->ready_ev, NULL) < 0 || !(cb->gate_cap = evtimer_new(base, on_gate_cap, cb))) {
+        log_warn("listener: cannot set up");
         goto fail;
     }
     if (!(cb->tok = json_tokener_new()) ||
@@ -802,5 +896,11 @@ void rwd_callback_free(struct rwd_callback *cb)
         event_free(cb->sweep);
     if (cb->tok)
         json_tokener_free(cb->tok);
+    if (cb->ready_ev)
+        event_free(cb->ready_ev);
+    if (cb->gate_cap)
+        event_free(cb->gate_cap);
+    if (cb->epfd >= 0)
+        close(cb->epfd);
     free(cb);
 }

@@ -534,6 +534,7 @@ static void setup(struct rwd *d, const char *api_key)
     rwd_submit_set_room_cb(d->submit, rwd_intake_room, d->intake);
     rwd_admin_set_paused(d->admin, intake_paused, d->submit);
     rwd_redis_set_handlers(d->rcmd, on_cmd_ready, on_cmd_lost, d);
+    rwd_redis_batch_hook(d->rcmd, rwd_callback_batch, d->callback);
     rwd_redis_set_handlers(d->rblock, on_block_ready, on_block_lost, d);
 
     d->sigterm = evsignal_new(d->base, SIGTERM, on_stop_signal, d);

@@ -9,7 +9,10 @@
  * With rwd_redis_one_batch (the command connection), that flush also waits while a batch it wrote
  * is still being answered: Redis then takes each loop turn's commands in one read instead of
  * several small ones, which cost both sides a wakeup and a trip through the network stack. The
- * wait is at most one round trip, and only when Redis already has work of ours.
+ * wait is at most one round trip, and only when Redis already has work of ours. A batch hook
+ * (rwd_redis_batch_hook) lets the listener follow those batches: it need not read requests while
+ * a batch is out, since their commands would wait for it anyway, and it reads them just before
+ * the next one is written, so that they join it.
  *
  * hiredis resolves a host name with a blocking getaddrinfo when it connects; a name is resolved
  * here first, with libevent's asynchronous resolver (which reads /etc/hosts too), and hiredis is
@@ -50,6 +53,10 @@ struct rwd_redis {
     bool flushing;         /* inside redisAsyncHandleWrite from our flush */
     bool one_batch;        /* hold new commands while a written batch awaits its replies */
     bool partial;          /* the last write left output behind */
+    bool gathering;        /* inside the batch hook's RWD_BATCH_GATHER */
+    bool batch_out;        /* the hook was told RWD_BATCH_SENT, and not RWD_BATCH_IDLE since */
+    rwd_redis_batch_fn *batch_hook;
+    void *batch_arg;
     unsigned long issued, replied, written; /* commands sent to hiredis, answered, written */
     struct event *retry_ev;
     struct evdns_base *dns;                 /* only when the host is a name, not an address */
@@ -112,9 +119,20 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
         return;
     c = &r->ac->c;
     if (r->one_batch && !r->partial && r->replied < r->written && r->ready)
-        return; /* on_reply flushes when the batch in Redis is answered */
+        return;                        /* on_reply flushes when the batch in Redis is answered */
+    if (r->batch_out && !r->partial) { /* the batch is answered: what waited for it joins */
+        r->gathering = true;
+        r->batch_hook(r->batch_arg, RWD_BATCH_GATHER);
+        r->gathering = false;
+        if (!r->ac)
+            return;
+    }
     if ((c->flags & REDIS_CONNECTED) && !c->err && sdslen(c->obuf) > 0) {
         r->written = r->issued;
+        if (r->batch_hook && r->ready) {
+            r->batch_out = true;
+            r->batch_hook(r->batch_arg, RWD_BATCH_SENT);
+        }
         n = write(c->fd, c->obuf, sdslen(c->obuf));
         if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))) {
             if (n > 0 && (size_t)n == sdslen(c->obuf) && sdsalloc(c->obuf) <= OBUF_KEEP) {
@@ -139,6 +157,11 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
             }
             return;
         }
+    }
+    if (r->batch_out && !sdslen(c->obuf)) { /* answered, and nothing more to send */
+        r->batch_out = false;
+        r->batch_hook(r->batch_arg, RWD_BATCH_IDLE);
+        return;
     }
     r->flushing = true;
     redisAsyncHandleWrite(r->ac); /* may free the context; r stays */
@@ -168,7 +191,7 @@ static void hook_add_write(void *arg)
 {
     struct rwd_redis *r = arg;
 
-    if (!r->wev)
+    if (!r->wev || r->gathering)
         return;
     if (r->flushing || !(r->ac->c.flags & REDIS_CONNECTED)) {
         if (!event_pending(r->wev, EV_WRITE, NULL))
@@ -452,8 +475,8 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
     p->cb(rep, p->arg);
     pending_free(p);
 held:
-    if (r->one_batch && r->replied == r->written && r->issued > r->written && r->ac &&
-        !r->closing && !event_pending(r->flush, EV_TIMEOUT, NULL))
+    if (r->one_batch && r->replied == r->written && (r->issued > r->written || r->batch_out) &&
+        r->ac && !r->closing && !event_pending(r->flush, EV_TIMEOUT, NULL))
         event_active(r->flush, EV_TIMEOUT, 0);
 }
 
@@ -637,6 +660,10 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     r->ready = false;
     if (r->closing)
         return;
+    if (r->batch_out) {
+        r->batch_out = false;
+        r->batch_hook(r->batch_arg, RWD_BATCH_IDLE);
+    }
     log_warnx("%s: connection lost%s%s", r->name, status == REDIS_OK ? "" : ": ",
               status == REDIS_OK ? "" : ac->errstr);
     if (was_ready && r->on_lost)
@@ -748,4 +775,10 @@ void rwd_redis_free(struct rwd_redis *r)
 void rwd_redis_one_batch(struct rwd_redis *r)
 {
     r->one_batch = true;
+}
+
+void rwd_redis_batch_hook(struct rwd_redis *r, rwd_redis_batch_fn *hook, void *arg)
+{
+    r->batch_hook = hook;
+    r->batch_arg = arg;
 }

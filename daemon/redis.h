@@ -37,6 +37,18 @@ void rwd_redis_set_handlers(struct rwd_redis *r, void (*on_ready)(void *), void 
  * out together once it is answered. Not for a connection that blocks (BLMOVE). */
 void rwd_redis_one_batch(struct rwd_redis *r);
 
+/* What a group-commit connection tells its batch hook:
+ * - RWD_BATCH_SENT: a batch of commands was written (or the rest of one); its replies are awaited.
+ * - RWD_BATCH_GATHER: the batches out are answered and the next is about to be written. Commands
+ *   the hook issues now join it; they are not written before the hook returns.
+ * - RWD_BATCH_IDLE: after SENT, all is answered and nothing waits to be written; or the connection
+ *   was lost. GATHER and IDLE come only after a SENT. */
+enum rwd_batch_event { RWD_BATCH_SENT, RWD_BATCH_GATHER, RWD_BATCH_IDLE };
+typedef void rwd_redis_batch_fn(void *arg, enum rwd_batch_event ev);
+
+/* One hook per connection, for a rwd_redis_one_batch connection; set before commands are sent. */
+void rwd_redis_batch_hook(struct rwd_redis *r, rwd_redis_batch_fn *hook, void *arg);
+
 /* Starts connecting; reconnects by itself until freed. */
 void rwd_redis_start(struct rwd_redis *r);
 bool rwd_redis_ready(const struct rwd_redis *r);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <poll.h>
 #include <glob.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -1476,4 +1477,42 @@ void it_batch_check_all(struct it_env *e, const struct it_batch *b, struct it_re
     it_batch_expect_known(&b, 1, recs);
     it_expect_no_more(e, b->lists, 2, 1500);
     it_expect_quiescent(e);
+}
+
+int it_tcp_connect(struct it_env *e)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(e->rw_port)};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        it_die(e, "connect 127.0.0.1:%d: %s", e->rw_port, strerror(errno));
+    return fd;
+}
+
+/* Reads until `want` has arrived (or EOF, or timeout_ms); NUL-terminated, at most cap. */
+size_t it_read_until(int fd, char *buf, size_t cap, const char *want, int timeout_ms)
+{
+    size_t n = 0;
+    int64_t deadline = it_now_ms() + timeout_ms;
+
+    buf[0] = '\0';
+    while (n + 1 < cap && !strstr(buf, want)) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int left = (int)(deadline - it_now_ms());
+        if (left <= 0 || poll(&p, 1, left) <= 0)
+            break;
+        ssize_t r = read(fd, buf + n, cap - 1 - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        buf[n] = '\0';
+    }
+    return n;
+}
+
+/* Reads the status line and headers the server sends (or what it sends before closing). */
+size_t it_read_answer(int fd, char *buf, size_t cap, int timeout_ms)
+{
+    return it_read_until(fd, buf, cap, "\r\n\r\n", timeout_ms);
 }

@@ -207,6 +207,13 @@ bool it_check_item(json_object *item, const char *what, const char *uuid, const 
 
 /* HTTP via libcurl. Returns the status code (0 if the request failed); *body (may be NULL)
  * receives the response body, malloc'd and NUL-terminated. */
+/* A TCP connection to runwared's listener (dies on failure). */
+int it_tcp_connect(struct it_env *e);
+/* Reads until `want` has arrived (or EOF, or timeout_ms); NUL-terminated, at most cap. */
+size_t it_read_until(int fd, char *buf, size_t cap, const char *want, int timeout_ms);
+/* Reads the status line and headers the server sends (or what it sends before closing). */
+size_t it_read_answer(int fd, char *buf, size_t cap, int timeout_ms);
+
 long it_http(const char *method, const char *url, const char *body, size_t bodylen, char **resp,
              int timeout_ms);
 

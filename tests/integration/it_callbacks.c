@@ -6,6 +6,7 @@
 #include "harness.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 #include "rw_token.h"
 
@@ -577,7 +578,79 @@ static void test_record_bytes(void)
     it_env_finish(&e);
 }
 
+/* While Redis holds a batch of store calls (paused with CLIENT PAUSE), runwared does not read new
+ * requests for the batch's whole length: they would only wait to join the next one. Requests
+ * that need no Redis are still answered at once (within the listener's cap of 50 ms, not after
+ * the pause), and the held callback is answered 200 and recorded once Redis is back. */
+static void test_slow_redis(void)
+{
+    enum { PAUSE_MS = 4000 };
+    struct it_env e;
+    struct it_records recs = {0};
+    char u1[37], tok[RW_TOKEN_LEN + 1], head[4096];
+    it_uuid(u1);
+    it_env_init(&e, "slowr");
+    it_redis_start(&e);
+    const char *sim[] = {"--delay-ms", "60000", "--jitter-ms", "0", "--seed", "12", NULL};
+    it_sim_start(&e, sim);
+    it_rw_start(&e, NULL);
+    char *job = it_fmt("{\"task\":{\"positivePrompt\":\"[sim:drop] slow\"," TASK
+                       ",\"taskUUID\":\"%s\"},\"resultList\":\"slowr:list\"}",
+                       u1);
+    it_push(&e, job);
+    wait_in_flight(&e, u1);
+
+    token_for(&e, u1, tok);
+    char *body = item(u1, "12121212-1212-4212-8212-121212121212");
+    char *req = it_fmt("POST /callback/%s?token=%s HTTP/1.1\r\nHost: x\r\n"
+                       "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                       u1, tok, strlen(body), body);
+    redisReply *rep = it_redis(&e, "CLIENT PAUSE %d ALL", PAUSE_MS);
+    freeReplyObject(rep);
+    int64_t paused_at = it_now_ms();
+    int fd = it_tcp_connect(&e);
+    IT_EXPECT(write(fd, req, strlen(req)) == (ssize_t)strlen(req), "cannot send the callback");
+    it_sleep_ms(200); /* its store call is written, and held by Redis */
+
+    char *bad = cb_url(&e, u1, "0000");
+    int64_t t0 = it_now_ms();
+    long code = it_http("POST", bad, body, strlen(body), NULL, 2 * PAUSE_MS);
+    int64_t took = it_now_ms() - t0;
+    IT_EXPECT(code == 401, "bad token while Redis is paused: %ld, expected 401", code);
+    IT_EXPECT(took < 1000 * it_slow(), "bad token while Redis is paused: answered after %lld ms",
+              (long long)took);
+    char *wrong = it_fmt("%s/elsewhere", e.rw_url);
+    t0 = it_now_ms();
+    code = it_http("GET", wrong, NULL, 0, NULL, 2 * PAUSE_MS);
+    took = it_now_ms() - t0;
+    IT_EXPECT(code == 404 && took < 1000 * it_slow(),
+              "wrong path while Redis is paused: %ld after %lld ms, expected 404 at once", code,
+              (long long)took);
+
+    it_read_answer(fd, head, sizeof(head), 3 * PAUSE_MS * it_slow());
+    int64_t answered = it_now_ms() - paused_at;
+    IT_EXPECT(!strncmp(head, "HTTP/1.1 200", 12), "the held callback: %.200s", head);
+    IT_EXPECT(answered >= PAUSE_MS - 300,
+              "the held callback answered after %lld ms, in a pause of %d", (long long)answered,
+              PAUSE_MS);
+    const char *lists[] = {"slowr:list"};
+    size_t got = it_collect(&e, lists, 1, 1, 5000 * it_slow(), &recs);
+    IT_EXPECT(got == 1, "no record after the pause");
+    if (got == 1)
+        it_check_success(&recs.v[0], "slow", u1, "slowr:list", 1, NULL, NULL);
+    it_expect_quiescent(&e);
+    close(fd);
+    free(job);
+    free(body);
+    free(req);
+    free(bad);
+    free(wrong);
+    it_records_free(&recs);
+    it_env_finish(&e);
+}
+
 static const struct rwt_case cases[] = {
+    {"slow_redis", test_slow_redis},
     {"metrics", test_metrics},
     {"record_bytes", test_record_bytes},
     {"direct_posts", test_direct_posts},

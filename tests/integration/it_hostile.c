@@ -25,44 +25,6 @@
 #define IDLE 300
 #define MIB  (1024 * 1024)
 
-static int tcp_connect(struct it_env *e)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(e->rw_port)};
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-        it_die(e, "connect 127.0.0.1:%d: %s", e->rw_port, strerror(errno));
-    return fd;
-}
-
-/* Reads until `want` has arrived (or EOF, or timeout_ms); NUL-terminated, at most cap. */
-static size_t read_until(int fd, char *buf, size_t cap, const char *want, int timeout_ms)
-{
-    size_t n = 0;
-    int64_t deadline = it_now_ms() + timeout_ms;
-
-    buf[0] = '\0';
-    while (n + 1 < cap && !strstr(buf, want)) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int left = (int)(deadline - it_now_ms());
-        if (left <= 0 || poll(&p, 1, left) <= 0)
-            break;
-        ssize_t r = read(fd, buf + n, cap - 1 - n);
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-        buf[n] = '\0';
-    }
-    return n;
-}
-
-/* Reads the status line and headers the server sends (or what it sends before closing). */
-static size_t read_answer(int fd, char *buf, size_t cap, int timeout_ms)
-{
-    return read_until(fd, buf, cap, "\r\n\r\n", timeout_ms);
-}
-
 /* True when the server has closed fd (EOF or reset) within timeout_ms. */
 static bool closed_by_server(int fd, int timeout_ms)
 {
@@ -92,7 +54,7 @@ static long vm_hwm_kb(pid_t pid)
  * answer must be 413, and runwared's peak RSS must not grow by the body. */
 static void post_80mib(struct it_env *e, const char *path, bool chunked, int send_mib)
 {
-    int fd = tcp_connect(e);
+    int fd = it_tcp_connect(e);
     char *head = chunked ? it_fmt("POST %s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
                                   "Content-Type: application/json\r\n\r\n%x\r\n",
                                   path, 80 * MIB)
@@ -115,7 +77,7 @@ static void post_80mib(struct it_env *e, const char *path, bool chunked, int sen
             break;
         sent += (size_t)w;
     }
-    read_answer(fd, ans, sizeof(ans), 5000 * it_slow());
+    it_read_answer(fd, ans, sizeof(ans), 5000 * it_slow());
     IT_EXPECT(strncmp(ans, "HTTP/1.1 413", 12) == 0,
               "80 MiB %s body: expected 413 after sending %zu bytes, got: %.80s",
               chunked ? "chunked" : "Content-Length", sent, ans);
@@ -192,7 +154,7 @@ static void test_callbacks(void)
                        u);
     it_push(&e, job);
     for (int i = 0; i < IDLE; i++)
-        idle[i] = tcp_connect(&e);
+        idle[i] = it_tcp_connect(&e);
 
     if (rw_token_make(e.secret, e.secret_len, u, tok) < 0 ||
         rw_token_make(e.secret, e.secret_len, other, tok_other) < 0)
@@ -345,9 +307,9 @@ static void test_protocol(void)
                        "Content-Length: %zu\r\n\r\n%sPOST /callback/%s?token=bad HTTP/1.1\r\n"
                        "Host: x\r\nContent-Length: 2\r\n\r\n{}",
                        a, ta, strlen(body_a), body_a, b, tb, strlen(body_b), body_b, a);
-    fd = tcp_connect(&e);
+    fd = it_tcp_connect(&e);
     send_all(&e, fd, two);
-    read_until(fd, ans, sizeof(ans), "HTTP/1.1 401", 5000 * it_slow());
+    it_read_until(fd, ans, sizeof(ans), "HTTP/1.1 401", 5000 * it_slow());
     IT_EXPECT(count_of(ans, "HTTP/1.1 404") == 2 && strstr(ans, "HTTP/1.1 401") &&
                   strstr(ans, "HTTP/1.1 401") > strstr(strstr(ans, "HTTP/1.1 404") + 1, "404"),
               "three pipelined requests: expected 404, 404, 401 in order, got: %.300s", ans);
@@ -357,11 +319,11 @@ static void test_protocol(void)
                         "Expect: 100-continue\r\n\r\n",
                         a, ta, strlen(body_a));
     send_all(&e, fd, head);
-    read_until(fd, ans, sizeof(ans), "\r\n\r\n", 3000 * it_slow());
+    it_read_until(fd, ans, sizeof(ans), "\r\n\r\n", 3000 * it_slow());
     IT_EXPECT(strncmp(ans, "HTTP/1.1 100 Continue\r\n\r\n", 25) == 0,
               "Expect: 100-continue: got %.80s", ans);
     send_all(&e, fd, body_a);
-    read_until(fd, ans, sizeof(ans), "}\n", 3000 * it_slow());
+    it_read_until(fd, ans, sizeof(ans), "}\n", 3000 * it_slow());
     IT_EXPECT(strncmp(ans, "HTTP/1.1 404", 12) == 0, "after 100 Continue: got %.80s", ans);
 
     /* HEAD gets the head of its 405 and no body: the next answer on the connection is whole */
@@ -369,7 +331,7 @@ static void test_protocol(void)
                       "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n",
                       a, ta);
     send_all(&e, fd, hd);
-    read_until(fd, ans, sizeof(ans), "not found\"}\n", 3000 * it_slow());
+    it_read_until(fd, ans, sizeof(ans), "not found\"}\n", 3000 * it_slow());
     char *second = strstr(ans + 1, "HTTP/1.1 ");
     IT_EXPECT(strncmp(ans, "HTTP/1.1 405", 12) == 0 && strstr(ans, "Allow: POST\r\n") && second &&
                   strstr(ans, "\r\n\r\n") + 4 == second && strncmp(second, "HTTP/1.1 404", 12) == 0,
@@ -387,7 +349,7 @@ static void test_protocol(void)
                            "%zx\r\n%s\r\n0\r\nX-Trailer: 1\r\n\r\n",
                            u, tu, third, (int)third, item, third, (int)third, item + third,
                            strlen(item) - 2 * third, item + 2 * third);
-    fd = tcp_connect(&e);
+    fd = it_tcp_connect(&e);
     /* sent in small pieces: the listener puts the request together across reads */
     for (size_t off = 0, n = strlen(chunked); off < n; off += 7) {
         if (write(fd, chunked + off, n - off < 7 ? n - off : 7) <= 0)
@@ -395,16 +357,16 @@ static void test_protocol(void)
         if (off % 70 == 0)
             it_sleep_ms(1);
     }
-    read_until(fd, ans, sizeof(ans), "}\n", 3000 * it_slow());
+    it_read_until(fd, ans, sizeof(ans), "}\n", 3000 * it_slow());
     IT_EXPECT(strncmp(ans, "HTTP/1.1 200", 12) == 0, "a chunked callback: got %.80s", ans);
     close(fd);
 
     /* HTTP/1.0 without keep-alive: answered, then closed */
     char *old = it_fmt("POST /callback/%s?token=%s HTTP/1.0\r\nContent-Length: %zu\r\n\r\n%s", b,
                        tb, strlen(body_b), body_b);
-    fd = tcp_connect(&e);
+    fd = it_tcp_connect(&e);
     send_all(&e, fd, old);
-    read_until(fd, ans, sizeof(ans), "}\n", 3000 * it_slow());
+    it_read_until(fd, ans, sizeof(ans), "}\n", 3000 * it_slow());
     IT_EXPECT(strncmp(ans, "HTTP/1.1 404", 12) == 0 && strstr(ans, "Connection: close\r\n"),
               "HTTP/1.0: got %.200s", ans);
     IT_EXPECT(closed_by_server(fd, 3000 * it_slow()), "HTTP/1.0: the connection stays open");
@@ -420,9 +382,9 @@ static void test_protocol(void)
         {"POST /callback/x HTTP/3.0\r\n\r\n", "HTTP/1.1 505"},
     };
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-        fd = tcp_connect(&e);
+        fd = it_tcp_connect(&e);
         send_all(&e, fd, refused[i][0]);
-        read_until(fd, ans, sizeof(ans), "}\n", 3000 * it_slow());
+        it_read_until(fd, ans, sizeof(ans), "}\n", 3000 * it_slow());
         IT_EXPECT(strncmp(ans, refused[i][1], 12) == 0, "%.40s...: got %.80s, expected %s",
                   refused[i][0], ans, refused[i][1]);
         IT_EXPECT(closed_by_server(fd, 3000 * it_slow()), "%.40s...: the connection stays open",
@@ -477,7 +439,7 @@ static void test_connection_cap(void)
                        u);
     it_push(&e, job);
     for (int i = 0; i < N; i++) {
-        fds[i] = tcp_connect(&e);
+        fds[i] = it_tcp_connect(&e);
         /* half of them trickle a request that never ends */
         if (i % 2 && write(fds[i], "POST /callback/", 15) != 15)
             it_die(&e, "write");
@@ -524,7 +486,7 @@ static void test_connection_cap(void)
     /* a chunked body whose chunk-size line never ends is cut once it exceeds what a request
      * may hold (max_callback_bytes 1 MiB here): closed, not buffered without end */
     long hwm0 = vm_hwm_kb(e.rw.pid);
-    int fd = tcp_connect(&e);
+    int fd = it_tcp_connect(&e);
     const char *head = "POST /callback/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
     static char junk[64 * 1024];
     size_t sent = 0;

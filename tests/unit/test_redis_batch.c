@@ -2,7 +2,9 @@
  * written batch awaits its replies stay queued and go out together once the whole batch is
  * answered (a NOSCRIPT retry included); a connection without it writes at once; a lost
  * connection answers every command with NULL, held ones included, and the next connection starts
- * with nothing held. Also a script call whose arguments are written in place. */
+ * with nothing held. The batch hook is told of each batch written, asked to gather just before
+ * the next (what it issues then joins that write), and told when all is answered or the
+ * connection lost. Also a script call whose arguments are written in place. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -242,6 +244,59 @@ static void test_lost_connection(void)
 /* rwd_redis_eval_begin/arg/send: the arguments written in place go out as rwd_redis_eval sends
  * them (an empty one and one larger than a reusable record included), and again in the EVAL
  * retry; misuse is refused without sending anything or running the callback. */
+static char hooked[32]; /* the batch hook's events, in order: S(ent), G(ather), I(dle) */
+static const char *gather_key;
+
+static void on_batch(void *arg, enum rwd_batch_event ev)
+{
+    struct fake *f = arg;
+    size_t n = strlen(hooked);
+
+    if (n < sizeof(hooked) - 1)
+        hooked[n] = "SGI"[ev];
+    if (ev == RWD_BATCH_GATHER && gather_key) {
+        get(f, gather_key);
+        gather_key = NULL;
+    }
+}
+
+static void test_batch_hook(void)
+{
+    struct fake f;
+    const char *out;
+
+    fake_open(&f, true);
+    memset(hooked, 0, sizeof(hooked));
+    rwd_redis_batch_hook(f.r, on_batch, &f);
+    get(&f, "a");
+    RWT_CHECK_INT(count(take(&f), "GET"), 1);
+    RWT_CHECK_STR(hooked, "S");
+    get(&f, "b"); /* held */
+    gather_key = "c";
+    RWT_CHECK_STR(take(&f), "");
+    answer(&f, "$2\r\nva\r\n");
+    out = take(&f); /* b, and c issued while gathering, in one write */
+    RWT_CHECK_INT(count(out, "GET"), 2);
+    RWT_CHECK(strstr(out, "$1\r\nb\r\n") && strstr(out, "$1\r\nc\r\n"));
+    RWT_CHECK_STR(hooked, "SGS");
+    answer(&f, "$2\r\nvb\r\n");
+    RWT_CHECK_STR(take(&f), "");
+    RWT_CHECK_STR(hooked, "SGS"); /* c is still out */
+    answer(&f, "$2\r\nvc\r\n");
+    RWT_CHECK_STR(take(&f), "");
+    RWT_CHECK_STR(hooked, "SGSGI"); /* gathered nothing: idle */
+    RWT_CHECK_INT(nseen, 3);
+    get(&f, "d");
+    RWT_CHECK_INT(count(take(&f), "GET"), 1);
+    close(f.fd); /* lost with d out: idle, and d answered NULL */
+    f.fd = -1;
+    pump(&f, 50);
+    RWT_CHECK_STR(hooked, "SGSGISI");
+    RWT_CHECK_INT(nseen, 4);
+    RWT_CHECK_STR(seen[3], "d=NULL");
+    fake_close(&f);
+}
+
 static void test_eval_in_place(void)
 {
     static struct rwd_script s = {.name = "t", .src = "return 2"};
@@ -307,6 +362,7 @@ static const struct rwt_case cases[] = {
     {"without_is_immediate", test_without_is_immediate},
     {"noscript_retry_waits_for_batch", test_noscript_retry_waits_for_batch},
     {"lost_connection", test_lost_connection},
+    {"batch_hook", test_batch_hook},
 };
 
 int main(int argc, char **argv)
