@@ -73,6 +73,25 @@ static void wait_in_flight(struct it_env *e, const char *uuid)
     it_sleep_ms(200); /* let runwared take the sim's acknowledgement */
 }
 
+/* A fresh environment whose simulator never calls back, and one task of n images in flight whose
+ * record goes to list. */
+static void one_task_in_flight(struct it_env *e, const char *prefix, bool secret_in_file,
+                               const char *uuid, int n, const char *list)
+{
+    it_env_init(e, prefix);
+    e->secret_in_file = secret_in_file;
+    it_redis_start(e);
+    const char *sim[] = {"--delay-ms", "60000", "--jitter-ms", "0", "--seed", "23", NULL};
+    it_sim_start(e, sim);
+    it_rw_start(e, NULL);
+    char *job = it_fmt("{\"task\":{\"positivePrompt\":\"[sim:drop] one\",\"numberResults\":%d," TASK
+                       ",\"taskUUID\":\"%s\"},\"resultList\":\"%s\"}",
+                       n, uuid, list);
+    it_push(e, job);
+    free(job);
+    wait_in_flight(e, uuid);
+}
+
 static void expect_no_record(struct it_env *e, const char *list, const char *why)
 {
     it_sleep_ms(300);
@@ -458,17 +477,7 @@ static void test_record_bytes(void)
     struct it_records recs = {0};
     char u[37], tok[RW_TOKEN_LEN + 1], *text = NULL;
     it_uuid(u);
-    it_env_init(&e, "cbraw");
-    e.secret_in_file = true;
-    it_redis_start(&e);
-    const char *sim[] = {"--delay-ms", "60000", "--jitter-ms", "0", "--seed", "23", NULL};
-    it_sim_start(&e, sim);
-    it_rw_start(&e, NULL);
-    char *job = it_fmt("{\"task\":{\"positivePrompt\":\"[sim:drop] raw\",\"numberResults\":3," TASK
-                       ",\"taskUUID\":\"%s\"},\"resultList\":\"raw:list\"}",
-                       u);
-    it_push(&e, job);
-    wait_in_flight(&e, u);
+    one_task_in_flight(&e, "cbraw", true, u, 3, "raw:list");
     token_for(&e, u, tok);
 
     /* 1: pretty-printed, status first, escapes in a string */
@@ -571,7 +580,7 @@ static void test_record_bytes(void)
     it_expect_log_clean(&e, "callback token", tok);
     free(text);
     free(url);
-    char *all[] = {job, b1, want1, b2, want2, b3, empty};
+    char *all[] = {b1, want1, b2, want2, b3, empty};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
         free(all[i]);
     it_records_free(&recs);
@@ -589,16 +598,7 @@ static void test_slow_redis(void)
     struct it_records recs = {0};
     char u1[37], tok[RW_TOKEN_LEN + 1], head[4096];
     it_uuid(u1);
-    it_env_init(&e, "slowr");
-    it_redis_start(&e);
-    const char *sim[] = {"--delay-ms", "60000", "--jitter-ms", "0", "--seed", "12", NULL};
-    it_sim_start(&e, sim);
-    it_rw_start(&e, NULL);
-    char *job = it_fmt("{\"task\":{\"positivePrompt\":\"[sim:drop] slow\"," TASK
-                       ",\"taskUUID\":\"%s\"},\"resultList\":\"slowr:list\"}",
-                       u1);
-    it_push(&e, job);
-    wait_in_flight(&e, u1);
+    one_task_in_flight(&e, "slowr", false, u1, 1, "slowr:list");
 
     token_for(&e, u1, tok);
     char *body = item(u1, "12121212-1212-4212-8212-121212121212");
@@ -640,7 +640,6 @@ static void test_slow_redis(void)
         it_check_success(&recs.v[0], "slow", u1, "slowr:list", 1, NULL, NULL);
     it_expect_quiescent(&e);
     close(fd);
-    free(job);
     free(body);
     free(req);
     free(bad);
