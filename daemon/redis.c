@@ -119,8 +119,9 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
         return;
     c = &r->ac->c;
     if (r->one_batch && !r->partial && r->replied < r->written && r->ready)
-        return;                        /* on_reply flushes when the batch in Redis is answered */
-    if (r->batch_out && !r->partial) { /* the batch is answered: what waited for it joins */
+        return; /* on_reply flushes when the batch in Redis is answered */
+    /* the batch is answered: what waited for it joins the next */
+    if (r->batch_out && !r->partial) {
         r->gathering = true;
         r->batch_hook(r->batch_arg, RWD_BATCH_GATHER);
         r->gathering = false;
