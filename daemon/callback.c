@@ -15,8 +15,11 @@
  * That set is one event on the loop, and it follows Redis's batches (rwd_callback_batch): while a
  * batch of store calls is out, a request that arrives could only wait to join the next one, so
  * the set is not watched and runwared is not woken for each request; they are read just before
- * the next batch is written, and join it. When Redis is slow, the set is watched again after
- * GATE_MAX_MS, so that answers that need no Redis (a bad token, a wrong path) are not held.
+ * the next batch is written, and join it. When every connection waits for its answer, none can
+ * send a request and the set stays watched (one client alone costs what it did before). When
+ * Redis is slow, the set is watched again after GATE_MAX_MS, so that answers that need no Redis
+ * (a bad token, a wrong path) are not held.
+ *
  * rw_http parses requests, strictly where framing is decided. Limits: request line and headers
  * 16 KiB (431), body max_callback_bytes, decoded (413, by Content-Length before the body is
  * read), chunk-size lines 1 KiB; a request that cannot be served is answered and the connection
@@ -87,6 +90,7 @@ struct rwd_callback {
     struct event *ready_ev;  /* epfd readable; not watched while gated */
     struct event *gate_cap;  /* opens the gate when Redis is slow with a batch */
     bool gated;              /* a batch of store calls is out: requests wait to join the next */
+    int waiting;             /* connections whose request waits for Redis (pending) */
     struct epoll_event *evs; /* the connections being served, or NULL */
     int nevs;
     json_tokener *tok;     /* parses callback bodies */
@@ -260,8 +264,10 @@ static void conn_free(struct cb_conn *k)
 {
     struct rwd_callback *cb = k->cb;
 
-    if (k->pending)
+    if (k->pending) {
         k->pending->conn = NULL;
+        cb->waiting--;
+    }
     if (k->prev)
         k->prev->next = k->next;
     else
@@ -325,6 +331,7 @@ static void cb_req_answer(struct cb_req *c)
         return;
     }
     k->pending = NULL;
+    k->cb->waiting--;
     if (c->failed)
         answer_outcome(k, RWD_CB_UNAVAILABLE, "cannot record the result now; retry");
     else if (c->unknown && !c->stored)
@@ -403,6 +410,7 @@ static void handle_callback(struct cb_conn *k, const char *uuid, const char *tok
     c->conn = k;
     c->outstanding = calls;
     k->pending = c;
+    cb->waiting++;
 }
 
 /* A whole request, its bytes at buf. */
@@ -632,11 +640,12 @@ void rwd_callback_batch(void *arg, enum rwd_batch_event ev)
 
     switch (ev) {
     case RWD_BATCH_SENT:
-        if (!cb->gated) {
+        if (!cb->gated && cb->nconns > cb->waiting) {
             cb->gated = true;
             event_del(cb->ready_ev);
         }
-        evtimer_add(cb->gate_cap, &cap);
+        if (cb->gated)
+            evtimer_add(cb->gate_cap, &cap);
         break;
     case RWD_BATCH_GATHER:
         if (cb->gated)
