@@ -630,6 +630,7 @@ static void on_gate_cap(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
+    rwd_metrics.redis_slow_batches++;
     gate_open(arg);
 }
 

@@ -142,6 +142,10 @@ void rwd_metrics_render(struct evbuffer *out)
               "polls.",
               &m->job_latency);
     counter(out, "jobs_dead_total", "Refused jobs kept raw in the dead-letter list.", m->jobs_dead);
+    counter(out, "redis_slow_batches_total",
+            "Batches of callback store calls Redis had not answered within 50 ms (the listener "
+            "then read new requests without waiting for it).",
+            m->redis_slow_batches);
     evbuffer_add_printf(out, "# HELP runwared_listener_closed_total Listener connections "
                              "runwared closed, by reason.\n"
                              "# TYPE runwared_listener_closed_total counter\n");

@@ -71,6 +71,7 @@ struct rwd_metrics {
     struct rwd_hist job_latency;        /* job taken -> its record written (callbacks, polls) */
     uint64_t jobs_dead;                 /* refused jobs whose raw payload went to <prefix>:dead */
     uint64_t conns_closed[RWD_CONN_CLOSES]; /* listener connections closed by runwared */
+    uint64_t redis_slow_batches; /* the listener's 50 ms wait for a batch of store calls ran out */
 };
 
 extern struct rwd_metrics rwd_metrics;

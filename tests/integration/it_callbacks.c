@@ -645,6 +645,9 @@ static void test_slow_redis(void)
     IT_EXPECT(got == 1, "no record after the pause");
     if (got == 1)
         it_check_success(&recs.v[0], "slow", u1, "slowr:list", 1, NULL, NULL);
+    IT_EXPECT(it_metric(&e, "runwared_redis_slow_batches_total") >= 1,
+              "the slow batch is not counted: runwared_redis_slow_batches_total %lld",
+              it_metric(&e, "runwared_redis_slow_batches_total"));
     it_expect_quiescent(&e);
     close(fd);
     close(other);
